@@ -1,0 +1,143 @@
+"""Django settings for promidata-sync.
+
+All values come from the environment through ``config.env.env``; see ``.env.example`` and the
+README for the full list. Defaults are safe for a developer's machine: SQLite and local files
+under ``var/``, no broker, DEBUG off.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from config.env import BASE_DIR, env
+
+# --- Core -------------------------------------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str(
+    "DJANGO_SECRET_KEY",
+    default="insecure-development-key-set-DJANGO_SECRET_KEY-in-production",
+)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "catalog",
+    "promidata_sync",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+# Default: a SQLite file under var/, so the project runs with nothing but Python.
+VAR_DIR = Path(env.str("PROMIDATA_VAR_DIR", default=str(BASE_DIR / "var")))
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the admin read while a sync writes; the timeout rides out short write locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Static and media files -------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+STORAGES = {
+    # Media keys are content-addressed: the same key always holds the same bytes, so a write
+    # may overwrite (a renamed copy would break the addressing).
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"allow_overwrite": True},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Internationalisation ---------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging ----------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "promidata_sync": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
+
+# --- Promidata feed ---------------------------------------------------------------------------
+# The profile's Import.txt URL. It holds the profile GUID, which is the only access control
+# Promidata has: treat it as a secret (it is never logged whole).
+PROMIDATA_IMPORT_URL = env.str("PROMIDATA_IMPORT_URL", default="")
+# Preferred price regions, best first; a variant without any of them uses its first region.
+PROMIDATA_PRICE_REGIONS = env.list("PROMIDATA_PRICE_REGIONS", default=["EURO", "DEU", "BENELUX"])
+# Preferred languages, best first, for single-language fields (colour, size).
+PROMIDATA_LANGUAGES = env.list("PROMIDATA_LANGUAGES", default=["en", "de", "nl", "fr"])
+# Hosts that feed URLs (family JSON, CAT.csv, images) may point to. Default: the import URL's
+# host plus Promidata's known hosts.
+PROMIDATA_KNOWN_HOSTS = [
+    "promi-dl.de",
+    "images.promi-dl.de",
+    "promidatabase.s3.eu-central-1.amazonaws.com",
+]
+_import_host = urlsplit(PROMIDATA_IMPORT_URL).hostname if PROMIDATA_IMPORT_URL else None
+PROMIDATA_ALLOWED_HOSTS = env.list(
+    "PROMIDATA_ALLOWED_HOSTS",
+    default=[*([_import_host] if _import_host else []), *PROMIDATA_KNOWN_HOSTS],
+)
+PROMIDATA_HTTP_TIMEOUT_SECONDS = env.float("PROMIDATA_HTTP_TIMEOUT_SECONDS", default=30.0)
+PROMIDATA_FETCH_CONCURRENCY = env.int("PROMIDATA_FETCH_CONCURRENCY", default=8)
+# Attempts per request for transient failures (timeouts, 429, 5xx), with exponential backoff.
+PROMIDATA_HTTP_ATTEMPTS = env.int("PROMIDATA_HTTP_ATTEMPTS", default=4)
+PROMIDATA_HTTP_BACKOFF_SECONDS = env.float("PROMIDATA_HTTP_BACKOFF_SECONDS", default=1.0)
+PROMIDATA_HTTP_BACKOFF_MAX_SECONDS = env.float("PROMIDATA_HTTP_BACKOFF_MAX_SECONDS", default=30.0)
+PROMIDATA_USER_AGENT = env.str("PROMIDATA_USER_AGENT", default="promidata-sync/0.1")
+# Response size limits (bytes): a feed that sends more is refused, not read to the end.
+PROMIDATA_MAX_INDEX_BYTES = env.int("PROMIDATA_MAX_INDEX_BYTES", default=100 * 1024 * 1024)
+PROMIDATA_MAX_CATEGORIES_BYTES = env.int("PROMIDATA_MAX_CATEGORIES_BYTES", default=10 * 1024**2)
+PROMIDATA_MAX_FAMILY_BYTES = env.int("PROMIDATA_MAX_FAMILY_BYTES", default=20 * 1024 * 1024)
+PROMIDATA_MAX_IMAGE_BYTES = env.int("PROMIDATA_MAX_IMAGE_BYTES", default=25 * 1024 * 1024)
+PROMIDATA_MAX_IMAGE_PIXELS = env.int("PROMIDATA_MAX_IMAGE_PIXELS", default=40_000_000)
+# A supplier whose Import.txt entry count falls below this share of its last complete run
+# deactivates nothing unless the sync is forced (a truncated or half-published feed).
+PROMIDATA_MASS_DEACTIVATION_RATIO = env.float("PROMIDATA_MASS_DEACTIVATION_RATIO", default=0.5)

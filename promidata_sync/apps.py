@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PromidataSyncConfig(AppConfig):
+    name = "promidata_sync"
+    verbose_name = "Promidata sync"

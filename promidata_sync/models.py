@@ -1,0 +1,195 @@
+"""Durable records of what the sync did: runs, failures, and where each image came from."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class SyncRun(models.Model):
+    """One sync of one supplier, in direct or queue mode.
+
+    Counters are updated atomically (``F()`` expressions) by whoever does the work, so several
+    workers can report into one run. A run is finished when ``finished_at`` is set; only then is
+    the supplier's last sync status written.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        PARTIAL = "partial", "Completed with failures"
+        FAILED = "failed", "Failed"
+        STOPPED = "stopped", "Stopped"
+
+    class Trigger(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        COMMAND = "command", "Command"
+        CRON = "cron", "Cron"
+        API = "api", "API"
+
+    class Mode(models.TextChoices):
+        DIRECT = "direct", "Direct"
+        QUEUE = "queue", "Queue"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    supplier = models.ForeignKey(
+        "catalog.Supplier", on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.COMMAND)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.DIRECT)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    force = models.BooleanField(default=False, help_text="Allow mass deactivation.")
+    stop_requested = models.BooleanField(default=False)
+    deactivation_refused = models.BooleanField(
+        default=False, help_text="The feed shrank suspiciously; nothing was deactivated."
+    )
+
+    entries = models.PositiveIntegerField(default=0, help_text="Families in Import.txt.")
+    families_total = models.PositiveIntegerField(default=0, help_text="New or changed families.")
+    families_done = models.PositiveIntegerField(default=0)
+    families_failed = models.PositiveIntegerField(default=0)
+    families_new = models.PositiveIntegerField(default=0)
+    families_updated = models.PositiveIntegerField(default=0)
+    families_unchanged = models.PositiveIntegerField(default=0)
+    families_deactivated = models.PositiveIntegerField(default=0)
+    families_reactivated = models.PositiveIntegerField(default=0)
+    variants_written = models.PositiveIntegerField(default=0)
+    variants_deactivated = models.PositiveIntegerField(default=0)
+    price_tiers_written = models.PositiveIntegerField(default=0)
+    images_total = models.PositiveIntegerField(default=0)
+    images_done = models.PositiveIntegerField(default=0)
+    images_failed = models.PositiveIntegerField(default=0)
+    images_downloaded = models.PositiveIntegerField(default=0)
+    images_reused = models.PositiveIntegerField(default=0)
+
+    message = models.TextField(blank=True, help_text="Warnings and the reason for a failure.")
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    planned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When every family of the run had been planned."
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["supplier", "-created_at"], name="sync_run_supplier_idx"),
+            models.Index(fields=["state"], name="sync_run_state_idx"),
+        ]
+        constraints = [
+            # One active run per supplier, enforced by the database whatever the caller does.
+            models.UniqueConstraint(
+                fields=["supplier"],
+                condition=Q(state__in=["queued", "running"]),
+                name="sync_run_one_active_per_supplier",
+            ),
+        ]
+        permissions = [("operate_sync", "Can start, stop and retry syncs")]
+
+    def __str__(self) -> str:
+        return f"Sync #{self.pk} {self.supplier_id} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        from django.utils import timezone
+
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+
+class SyncItem(models.Model):
+    """The outcome of one unit of a run's work: a family or an image (or the index itself).
+
+    One row per (run, kind, key): created ``pending`` when the work is planned (which adds to
+    the run's total), then moved to ``done`` or ``failed`` in the same transaction as the work
+    it describes. The run's counters move only when an item changes state, so a job delivered
+    twice (at-least-once queues) is counted once, and the run is finished exactly when no
+    item is pending.
+    """
+
+    class Kind(models.TextChoices):
+        INDEX = "index", "Import.txt"
+        FAMILY = "family", "Family"
+        IMAGE = "image", "Image"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    key = models.CharField(max_length=2000, help_text="Family SKU or image URL.")
+    url = models.URLField(max_length=2000, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True)
+    permanent = models.BooleanField(default=True, help_text="Retrying will not help by itself.")
+    attempts = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run_id", "kind", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "kind", "key"], name="sync_item_natural_uniq")
+        ]
+        indexes = [models.Index(fields=["run", "state"], name="sync_item_run_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}: {self.state}"
+
+
+class ImageSource(models.Model):
+    """An image URL met in the feed, and the stored media its bytes became.
+
+    The URL is kept exactly as the feed gives it (S3 keys are case-sensitive). ``etag`` and
+    ``last_modified`` allow a conditional request when the URL is met again.
+    """
+
+    url = models.URLField(max_length=2000)
+    media = models.ForeignKey(
+        "catalog.Media", null=True, blank=True, on_delete=models.SET_NULL, related_name="sources"
+    )
+    etag = models.CharField(max_length=255, blank=True)
+    last_modified = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["url"], name="image_source_url_uniq")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class VariantImage(models.Model):
+    """An image the feed declares for a variant, by URL, whether or not it is stored yet.
+
+    The family stage writes these in the family's transaction; the image stage turns each into a
+    ``catalog.VariantMedia`` link once the URL's bytes are stored.
+    """
+
+    variant = models.ForeignKey(
+        "catalog.Variant", on_delete=models.CASCADE, related_name="declared_images"
+    )
+    url = models.URLField(max_length=2000)
+    file_name = models.CharField(max_length=500, blank=True)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["variant_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "url"], name="variant_image_variant_url_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["url"], name="variant_image_url_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id} #{self.position}: {self.url}"

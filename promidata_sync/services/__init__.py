@@ -1,0 +1,1 @@
+"""Services: the sync's logic. Actors, admin and commands call these."""

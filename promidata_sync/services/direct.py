@@ -1,0 +1,308 @@
+"""Direct mode: the whole sync in one process, no broker.
+
+It runs the same services as the queue stages, in the same order: plan a supplier from the
+index (no fetch for unchanged families), fetch changed families with bounded concurrency while
+this thread writes them, then download the images still missing. Network work runs in threads;
+all database work stays in the calling thread (which also suits SQLite).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.utils import timezone
+
+from catalog.models import Supplier
+from promidata_sync.concurrency import bounded_map
+from promidata_sync.conf import SyncConfig
+from promidata_sync.feed import FeedDataError, ImportIndex
+from promidata_sync.fetching import Fetcher, FetchError
+from promidata_sync.imaging import InvalidImage
+from promidata_sync.models import SyncItem, SyncRun
+from promidata_sync.services import runs
+from promidata_sync.services.families import family_fetch, family_write
+from promidata_sync.services.feed_index import (
+    FeedUnreadable,
+    categories_sync,
+    index_fetch,
+    suppliers_ensure,
+)
+from promidata_sync.services.media import (
+    image_fetch,
+    image_record_error,
+    images_missing_for_supplier,
+    media_store,
+)
+from promidata_sync.services.planning import plan_apply_marks, supplier_plan
+
+log = logging.getLogger(__name__)
+
+STOP_CHECK_SECONDS = 1.0
+
+
+class Progress(Protocol):
+    """What the sync reports as it goes (the command draws a bar from it)."""
+
+    def start(self, label: str, total: int) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def finish(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, label: str, total: int) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class SyncReport:
+    """The outcome of a direct sync of one or more suppliers."""
+
+    runs: list[SyncRun] = field(default_factory=list)
+    index_error: str = ""
+    errors: list[str] = field(default_factory=list)  # problems outside any run
+    malformed_lines: int = 0
+    duplicate_lines: int = 0
+    categories: int = 0
+    categories_error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.index_error
+            and not self.errors
+            and all(r.state == SyncRun.State.COMPLETED for r in self.runs)
+        )
+
+
+def sync_direct(
+    codes: list[str] | None = None,
+    *,
+    force: bool = False,
+    refetch_all: bool = False,
+    trigger: str = SyncRun.Trigger.COMMAND,
+    config: SyncConfig | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Sync the given supplier codes (default: every active supplier) in this process.
+
+    Reads Import.txt and CAT.csv once for all suppliers. Never raises for feed problems: they
+    end up in the report and in each run's record.
+    """
+    started = time.monotonic()
+    config = config or SyncConfig.from_settings()
+    fetcher = Fetcher(config)
+    report = SyncReport()
+    try:
+        index = index_fetch(config=config, fetcher=fetcher)
+    except FeedUnreadable as exc:
+        report.index_error = str(exc)
+        for supplier in Supplier.objects.filter(code__in=codes or []):
+            report.runs.append(_failed_run(supplier, trigger, force, str(exc)))
+        report.seconds = time.monotonic() - started
+        return report
+    report.malformed_lines = len(index.malformed)
+    report.duplicate_lines = index.duplicate_lines
+    categories = categories_sync(index, config=config, fetcher=fetcher)
+    report.categories, report.categories_error = categories.categories, categories.error
+
+    suppliers_ensure(index.supplier_codes())
+    for supplier, error in _select_suppliers(index, codes):
+        if error:
+            report.errors.append(error)
+            continue
+        try:
+            run = sync_supplier_direct(
+                supplier,
+                index=index,
+                config=config,
+                fetcher=fetcher,
+                force=force,
+                refetch_all=refetch_all,
+                trigger=trigger,
+                progress=progress,
+            )
+        except runs.RunAlreadyActive as exc:
+            report.errors.append(f"{supplier.code}: skipped, sync #{exc.run.pk} is still active")
+            continue
+        report.runs.append(run)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _select_suppliers(index: ImportIndex, codes: list[str] | None):
+    """Yield ``(supplier, error)``: requested codes in order, or every active supplier."""
+    if codes:
+        found = {s.code: s for s in Supplier.objects.filter(code__in=codes)}
+        for code in codes:
+            if code in found:
+                yield found[code], ""
+            else:
+                yield None, f"{code}: unknown supplier (not in Import.txt nor in the database)"
+        return
+    yield from ((s, "") for s in Supplier.objects.filter(is_active=True).order_by("code"))
+
+
+def _failed_run(supplier: Supplier, trigger: str, force: bool, reason: str) -> SyncRun:
+    try:
+        run = runs.run_create(
+            supplier=supplier, trigger=trigger, mode=SyncRun.Mode.DIRECT, force=force
+        )
+    except runs.RunAlreadyActive as exc:
+        return exc.run
+    runs.run_mark_running(run)
+    return runs.run_finish(run, failed_reason=reason)
+
+
+def sync_supplier_direct(
+    supplier: Supplier,
+    *,
+    index: ImportIndex | None = None,
+    run: SyncRun | None = None,
+    config: SyncConfig | None = None,
+    fetcher: Fetcher | None = None,
+    force: bool = False,
+    refetch_all: bool = False,
+    trigger: str = SyncRun.Trigger.COMMAND,
+    progress: Progress | None = None,
+) -> SyncRun:
+    """Sync one supplier in this process and return its finished ``SyncRun``.
+
+    Reads Import.txt itself unless ``index`` is given. Raises ``RunAlreadyActive`` when the
+    supplier already has a queued or running sync (and ``run`` is not given).
+    """
+    config = config or SyncConfig.from_settings()
+    fetcher = fetcher or Fetcher(config)
+    progress = progress or NoProgress()
+    if run is None:
+        run = runs.run_create(
+            supplier=supplier, trigger=trigger, mode=SyncRun.Mode.DIRECT, force=force
+        )
+    runs.run_mark_running(run)
+    try:
+        if index is None:
+            index = index_fetch(config=config, fetcher=fetcher)
+            categories_sync(index, config=config, fetcher=fetcher)
+        stopper = _StopCheck(run.pk)
+        _sync_families(run, supplier, index, config, fetcher, progress, stopper, force, refetch_all)
+        if not stopper():
+            _sync_images(run, supplier, config, fetcher, progress, stopper)
+    except FeedUnreadable as exc:
+        return runs.run_finish(run, failed_reason=str(exc))
+    except Exception as exc:
+        # Never leave a run "running" behind: record the crash, then let it propagate.
+        log.exception("sync #%s crashed", run.pk)
+        runs.run_finish(run, failed_reason=f"internal error: {type(exc).__name__}: {exc}")
+        raise
+    return runs.run_finish(run)
+
+
+class _StopCheck:
+    """Callable telling whether an operator asked the run to stop (asks at most once a second)."""
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        self.checked_at = 0.0
+        self.stopped = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self.stopped and now - self.checked_at >= STOP_CHECK_SECONDS:
+            self.checked_at = now
+            self.stopped = runs.run_stop_requested(self.run_id)
+        return self.stopped
+
+
+def _sync_families(run, supplier, index, config, fetcher, progress, stopper, force, refetch_all):
+    entries = index.by_supplier().get(supplier.code, [])
+    plan = supplier_plan(
+        supplier,
+        entries,
+        malformed=list(index.malformed),
+        force=force or run.force,
+        refetch_all=refetch_all,
+        mass_deactivation_ratio=config.mass_deactivation_ratio,
+    )
+    plan_apply_marks(supplier, plan)
+    runs.run_set(
+        run.pk,
+        entries=plan.entries,
+        families_total=len(plan.to_fetch),
+        families_unchanged=plan.unchanged,
+        families_deactivated=len(plan.deactivate),
+        families_reactivated=len(plan.reactivate),
+        deactivation_refused=bool(plan.refusal),
+    )
+    runs.items_plan(
+        run.pk, kind=SyncItem.Kind.FAMILY, items=[(e.family_sku, e.url) for e in plan.to_fetch]
+    )
+    runs.run_set(run.pk, planned_at=timezone.now())
+    if plan.refusal:
+        runs.run_append_message(run.pk, plan.refusal)
+    if not entries:
+        runs.run_append_message(run.pk, f"Import.txt lists no families of {supplier.code}")
+    progress.start(f"{supplier.code} families", len(plan.to_fetch))
+    fetch = lambda entry: family_fetch(entry, config=config, fetcher=fetcher)  # noqa: E731
+    for entry, record, error in bounded_map(
+        fetch, plan.to_fetch, concurrency=config.fetch_concurrency, should_stop=stopper
+    ):
+        if error is None:
+            try:
+                family_write(supplier=supplier, entry=entry, record=record, run_id=run.pk)
+            except FeedDataError as exc:
+                error = exc
+        if error is not None:
+            _record_family_failure(run, entry, error)
+        progress.advance()
+    progress.finish()
+
+
+def _record_family_failure(run, entry, error: BaseException) -> None:
+    if not isinstance(error, FetchError | FeedDataError):
+        raise error
+    permanent = getattr(error, "permanent", True)
+    runs.item_record(
+        run.pk,
+        kind=SyncItem.Kind.FAMILY,
+        key=entry.family_sku,
+        url=entry.url,
+        error=str(error),
+        permanent=permanent,
+    )
+    log.warning("family %s failed: %s", entry.family_sku, error)
+
+
+def _sync_images(run, supplier, config, fetcher, progress, stopper) -> None:
+    urls = images_missing_for_supplier(supplier.pk)
+    # Families planned their own images; this adds those earlier runs could not store.
+    runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u) for u in urls])
+    progress.start(f"{supplier.code} images", len(urls))
+    fetch = lambda url: image_fetch(url, config=config, fetcher=fetcher)  # noqa: E731
+    for url, image, error in bounded_map(
+        fetch, urls, concurrency=config.fetch_concurrency, should_stop=stopper
+    ):
+        if error is None:
+            media_store(image, run_id=run.pk)
+        elif isinstance(error, FetchError | InvalidImage):
+            image_record_error(url, str(error))
+            runs.item_record(
+                run.pk,
+                kind=SyncItem.Kind.IMAGE,
+                key=url,
+                url=url,
+                error=str(error),
+                permanent=getattr(error, "permanent", True),
+            )
+        else:
+            raise error
+        progress.advance()
+    progress.finish()

@@ -1,0 +1,294 @@
+"""One product family: fetch its JSON, parse it, and write it in one transaction.
+
+``family_fetch`` touches no database and may run in any thread. ``family_write`` does the
+database work with a constant number of queries whatever the number of variants: bulk upserts
+on the natural keys, then replacement of the family's price tiers and image declarations.
+Writing the same record twice leaves the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import PriceTier, Product, Supplier, Variant, VariantMedia
+from promidata_sync.conf import SyncConfig
+from promidata_sync.feed import FamilyRecord, FeedDataError, ImportEntry, parse_family
+from promidata_sync.fetching import Fetcher
+from promidata_sync.models import ImageSource, SyncItem, VariantImage
+from promidata_sync.services.feed_index import category_ids_for
+from promidata_sync.services.runs import item_record, items_plan
+
+PRODUCT_FIELDS = [
+    "supplier_sku",
+    "promidata_hash",
+    "source_url",
+    "names",
+    "descriptions",
+    "category",
+    "brand",
+    "is_active",
+    "last_seen_at",
+    "updated_at",
+]
+VARIANT_FIELDS = [
+    "supplier_sku",
+    "ean",
+    "names",
+    "color",
+    "size",
+    "search_color",
+    "attributes",
+    "weight_g",
+    "length_mm",
+    "width_mm",
+    "height_mm",
+    "diameter_mm",
+    "depth_mm",
+    "country_of_origin",
+    "customs_tariff_number",
+    "price_region",
+    "minimum_order_quantity",
+    "quantity_increment",
+    "position",
+    "is_active",
+    "updated_at",
+]
+
+
+@dataclass
+class FamilyWriteResult:
+    """What ``family_write`` did.
+
+    ``missing_image_urls`` are the declared images with no stored bytes (with a run: only
+    those the run had not planned yet), to be downloaded after commit.
+    """
+
+    product_id: int
+    created: bool
+    variants: int
+    variants_deactivated: int
+    price_tiers: int
+    images_linked: int
+    missing_image_urls: list[str] = field(default_factory=list)
+
+
+def family_fetch(entry: ImportEntry, *, config: SyncConfig, fetcher: Fetcher) -> FamilyRecord:
+    """Fetch and parse one family JSON. Raises ``FetchError`` or ``FeedDataError``."""
+    fetched = fetcher.get(entry.url, max_bytes=config.max_family_bytes)
+    return parse_family(
+        fetched.content,
+        family_sku=entry.family_sku,
+        source_url=entry.url,
+        price_regions=config.price_regions,
+        languages=config.languages,
+    )
+
+
+def family_write(
+    *, supplier: Supplier, entry: ImportEntry, record: FamilyRecord, run_id: int | None = None
+) -> FamilyWriteResult:
+    """Upsert the family (product, variants, price tiers, image declarations, known media
+    links) and its hash in ONE transaction, so the stored hash always describes stored rows.
+
+    Variants that left the family are deactivated, never deleted; returning ones are
+    reactivated. ``run_id`` counters are bumped inside the same transaction.
+    Idempotent and safe to run twice or concurrently for the same family (upserts on natural
+    keys; the product row lock serialises the rest).
+    """
+    _check_record(record)
+    now = timezone.now()
+    category_id = category_ids_for({record.category_key}).get(record.category_key)
+    with transaction.atomic():
+        existed = Product.objects.filter(supplier=supplier, sku=entry.family_sku).exists()
+        (product,) = Product.objects.bulk_create(
+            [
+                Product(
+                    supplier=supplier,
+                    sku=entry.family_sku,
+                    supplier_sku=record.supplier_sku,
+                    promidata_hash=entry.hash,
+                    source_url=entry.url,
+                    names=record.names,
+                    descriptions=record.descriptions,
+                    category_id=category_id,
+                    brand=record.brand,
+                    is_active=True,
+                    last_seen_at=now,
+                    updated_at=now,
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["supplier", "sku"],
+            update_fields=PRODUCT_FIELDS,
+        )
+        if product.pk is None:  # backends that do not return ids from upserts
+            product = Product.objects.get(supplier=supplier, sku=entry.family_sku)
+        # Serialise concurrent writers of the same family for the replace-steps below.
+        Product.objects.select_for_update().filter(pk=product.pk).only("pk").first()
+        variant_ids = _upsert_variants(product, record, now)
+        deactivated = (
+            Variant.objects.filter(product=product, is_active=True)
+            .exclude(pk__in=variant_ids.values())
+            .update(is_active=False, updated_at=now)
+        )
+        tiers = _replace_price_tiers(record, variant_ids)
+        linked, known, missing = _replace_images(record, variant_ids)
+        if run_id is not None:
+            item_record(
+                run_id,
+                kind=SyncItem.Kind.FAMILY,
+                key=entry.family_sku,
+                url=entry.url,
+                done_counters={
+                    "families_new": 0 if existed else 1,
+                    "families_updated": 1 if existed else 0,
+                    "variants_written": len(variant_ids),
+                    "variants_deactivated": deactivated,
+                    "price_tiers_written": tiers,
+                    "images_reused": known,
+                },
+            )
+            # Planned in the family's transaction, so that a run never looks finished while
+            # images it still needs are not counted; only URLs new to the run come back.
+            missing = [
+                url
+                for url, _ in items_plan(
+                    run_id, kind=SyncItem.Kind.IMAGE, items=[(u, u) for u in missing]
+                )
+            ]
+    if record.supplier_name and not supplier.name:
+        Supplier.objects.filter(pk=supplier.pk, name="").update(name=record.supplier_name[:255])
+    return FamilyWriteResult(
+        product_id=product.pk,
+        created=not existed,
+        variants=len(variant_ids),
+        variants_deactivated=deactivated,
+        price_tiers=tiers,
+        images_linked=linked,
+        missing_image_urls=missing,
+    )
+
+
+def _check_record(record: FamilyRecord) -> None:
+    """Refuse values the database would reject, before anything is written."""
+    for variant in record.variants:
+        if len(variant.sku) > 255:
+            raise FeedDataError(f"variant SKU longer than 255 characters: {variant.sku[:40]}…")
+        for tier in variant.price_tiers:
+            if abs(tier.price) >= 10**10:
+                raise FeedDataError(f"price {tier.price} of {variant.sku} is out of range")
+
+
+def _upsert_variants(product: Product, record: FamilyRecord, now) -> dict[str, int]:
+    if not record.variants:
+        return {}
+    rows = [
+        Variant(
+            product=product,
+            sku=v.sku,
+            supplier_sku=v.supplier_sku[:255],
+            ean=v.ean[:32],
+            names=v.names,
+            color=v.color[:255],
+            size=v.size[:255],
+            search_color=v.search_color[:64],
+            attributes=v.attributes,
+            weight_g=v.weight_g,
+            length_mm=v.length_mm,
+            width_mm=v.width_mm,
+            height_mm=v.height_mm,
+            diameter_mm=v.diameter_mm,
+            depth_mm=v.depth_mm,
+            country_of_origin=v.country_of_origin[:3],
+            customs_tariff_number=v.customs_tariff_number[:32],
+            price_region=v.price_region[:32],
+            minimum_order_quantity=v.minimum_order_quantity,
+            quantity_increment=v.quantity_increment,
+            position=position,
+            is_active=True,
+            updated_at=now,
+        )
+        for position, v in enumerate(record.variants)
+    ]
+    created = Variant.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["product", "sku"], update_fields=VARIANT_FIELDS
+    )
+    if all(v.pk for v in created):
+        return {v.sku: v.pk for v in created}
+    return dict(
+        Variant.objects.filter(product=product, sku__in=[v.sku for v in rows]).values_list(
+            "sku", "pk"
+        )
+    )
+
+
+def _replace_price_tiers(record: FamilyRecord, variant_ids: dict[str, int]) -> int:
+    PriceTier.objects.filter(variant_id__in=variant_ids.values()).delete()
+    tiers = [
+        PriceTier(
+            variant_id=variant_ids[v.sku],
+            region=t.region[:32],
+            kind=t.kind,
+            min_quantity=t.min_quantity,
+            price=t.price,
+            currency=t.currency,
+            on_request=t.on_request,
+        )
+        for v in record.variants
+        for t in v.price_tiers
+    ]
+    PriceTier.objects.bulk_create(tiers, batch_size=1000)
+    return len(tiers)
+
+
+def _replace_images(
+    record: FamilyRecord, variant_ids: dict[str, int]
+) -> tuple[int, int, list[str]]:
+    """Store the declared image URLs and link those whose bytes are already stored.
+
+    Returns (links made, distinct URLs already stored, URLs that still need a download).
+    """
+    ids = list(variant_ids.values())
+    VariantImage.objects.filter(variant_id__in=ids).delete()
+    declared = [
+        VariantImage(
+            variant_id=variant_ids[v.sku],
+            url=image.url,
+            file_name=image.file_name[:500],
+            position=image.position,
+        )
+        for v in record.variants
+        for image in v.images
+    ]
+    VariantImage.objects.bulk_create(declared, batch_size=1000)
+    urls = {d.url for d in declared}
+    stored = dict(
+        ImageSource.objects.filter(url__in=urls, media__isnull=False).values_list("url", "media_id")
+    )
+    VariantMedia.objects.filter(variant_id__in=ids).delete()
+    links = media_links_for(declared, stored)
+    VariantMedia.objects.bulk_create(links, batch_size=1000)
+    missing = sorted(urls - stored.keys())
+    return len(links), len(stored), missing
+
+
+def media_links_for(declared, stored: dict[str, int]) -> list[VariantMedia]:
+    """``VariantMedia`` rows for ``declared`` images whose URL maps to stored media.
+
+    Two URLs of one variant may carry the same bytes: the link keeps the lower position.
+    """
+    best: dict[tuple[int, int], int] = {}
+    for image in declared:
+        media_id = stored.get(image.url)
+        if media_id is None:
+            continue
+        key = (image.variant_id, media_id)
+        if key not in best or image.position < best[key]:
+            best[key] = image.position
+    return [
+        VariantMedia(variant_id=variant_id, media_id=media_id, position=position)
+        for (variant_id, media_id), position in best.items()
+    ]

@@ -1,0 +1,249 @@
+"""SyncRun lifecycle: start, count, record failures, finish.
+
+Counters are bumped with ``F()`` updates so that any number of processes can report into one
+run without lost updates. ``run_finish`` is the only place that decides a run's final state and
+writes the supplier's last sync status.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.models import Supplier
+from promidata_sync.models import SyncItem, SyncRun
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FIELDS = (
+    "entries",
+    "families_total",
+    "families_done",
+    "families_new",
+    "families_updated",
+    "families_unchanged",
+    "families_failed",
+    "families_deactivated",
+    "families_reactivated",
+    "variants_written",
+    "variants_deactivated",
+    "price_tiers_written",
+    "images_total",
+    "images_done",
+    "images_downloaded",
+    "images_reused",
+    "images_failed",
+)
+
+
+class RunAlreadyActive(Exception):
+    """The supplier already has a queued or running sync; ``run`` is that sync."""
+
+    def __init__(self, run: SyncRun):
+        super().__init__(f"{run.supplier} already has an active sync (#{run.pk})")
+        self.run = run
+
+
+def run_create(*, supplier: Supplier, trigger: str, mode: str, force: bool = False) -> SyncRun:
+    """Create a queued run for ``supplier``, or raise ``RunAlreadyActive`` with the live one.
+
+    The database's partial unique constraint settles races between processes: of two
+    concurrent calls, exactly one creates the run.
+    """
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(
+                supplier=supplier,
+                trigger=trigger,
+                mode=mode,
+                force=force,
+                state=SyncRun.State.QUEUED,
+            )
+    except IntegrityError:
+        active = SyncRun.objects.filter(supplier=supplier, state__in=SyncRun.ACTIVE_STATES).first()
+        if active is None:  # it finished in between: try once more
+            return run_create(supplier=supplier, trigger=trigger, mode=mode, force=force)
+        raise RunAlreadyActive(active) from None
+
+
+def run_mark_running(run: SyncRun) -> None:
+    now = timezone.now()
+    SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.QUEUED).update(
+        state=SyncRun.State.RUNNING, started_at=now
+    )
+    run.state, run.started_at = SyncRun.State.RUNNING, now
+
+
+def run_add(run_id: int, **increments: int) -> None:
+    """Atomically add ``increments`` to the run's counters (one UPDATE)."""
+    increments = {k: v for k, v in increments.items() if v}
+    if increments:
+        SyncRun.objects.filter(pk=run_id).update(**{k: F(k) + v for k, v in increments.items()})
+
+
+def run_set(run_id: int, **values) -> None:
+    SyncRun.objects.filter(pk=run_id).update(**values)
+
+
+# kind -> (total, done, failed) counters of SyncRun
+ITEM_COUNTERS = {
+    SyncItem.Kind.FAMILY: ("families_total", "families_done", "families_failed"),
+    SyncItem.Kind.IMAGE: ("images_total", "images_done", "images_failed"),
+}
+IN_BATCH = 1000
+
+
+def items_plan(run_id: int, *, kind: str, items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Add ``(key, url)`` work items to the run as pending; return those that were new.
+
+    Items the run already has (another family declared the same image URL) are not added
+    again, so each piece of work is enqueued and counted once per run. The run row is locked
+    for the duration, which serialises concurrent planners of one run.
+    """
+    if not items:
+        return []
+    total_field = ITEM_COUNTERS[kind][0]
+    unique = list({key[:2000]: (key[:2000], url[:2000]) for key, url in items}.values())
+    with transaction.atomic():
+        SyncRun.objects.select_for_update().filter(pk=run_id).values_list("pk").first()
+        existing: set[str] = set()
+        keys = [key for key, _ in unique]
+        for start in range(0, len(keys), IN_BATCH):
+            existing.update(
+                SyncItem.objects.filter(
+                    run_id=run_id, kind=kind, key__in=keys[start : start + IN_BATCH]
+                ).values_list("key", flat=True)
+            )
+        new = [(key, url) for key, url in unique if key not in existing]
+        SyncItem.objects.bulk_create(
+            [SyncItem(run_id=run_id, kind=kind, key=key, url=url) for key, url in new],
+            batch_size=IN_BATCH,
+        )
+        run_add(run_id, **{total_field: len(new)})
+    return new
+
+
+def item_record(
+    run_id: int,
+    *,
+    kind: str,
+    key: str,
+    url: str = "",
+    error: str = "",
+    permanent: bool = True,
+    done_counters: dict[str, int] | None = None,
+) -> bool:
+    """Record the outcome of one family or image of a run; return True if it was counted.
+
+    ``error`` empty means done. The run's counters (and ``done_counters``, e.g.
+    ``families_new``) move only on a state change: pending → done/failed, or failed → done
+    after a retry. A second delivery of finished work changes nothing, and a late failure
+    never overrides a success. Call it inside the transaction of the work it reports, so both
+    commit or neither does. Work that was never planned is planned here first.
+    """
+    key = key[:2000]
+    _, done_field, failed_field = ITEM_COUNTERS[kind]
+    new_state = SyncItem.State.FAILED if error else SyncItem.State.DONE
+    with transaction.atomic():
+        items = SyncItem.objects.select_for_update().filter(run_id=run_id, kind=kind)
+        item = items.filter(key=key).first()
+        if item is None:
+            items_plan(run_id, kind=kind, items=[(key, url)])
+            item = items.get(key=key)
+        previous = item.state
+        if previous == SyncItem.State.DONE:
+            return False
+        item.state, item.error, item.permanent = new_state, error, permanent
+        item.attempts += 1
+        item.save(update_fields=["state", "error", "permanent", "attempts", "updated_at"])
+        if previous == new_state:  # failed again: nothing to count
+            return False
+        increments: dict[str, int] = {}
+        if new_state == SyncItem.State.DONE:
+            increments[done_field] = 1
+            increments.update(done_counters or {})
+        else:
+            increments[failed_field] = 1
+        if previous == SyncItem.State.FAILED:
+            increments[failed_field] = -1
+        run_add(run_id, **increments)
+    return True
+
+
+def run_is_complete(run: SyncRun) -> bool:
+    """True when the run was fully planned and no family or image is pending any more."""
+    return bool(
+        run.planned_at
+        and run.families_done + run.families_failed >= run.families_total
+        and run.images_done + run.images_failed >= run.images_total
+    )
+
+
+def run_finish_if_complete(run_id: int) -> SyncRun | None:
+    """Finish the run if its last piece of work just ended; return it if it was finished."""
+    run = SyncRun.objects.get(pk=run_id)
+    if run.finished_at or not run_is_complete(run):
+        return None
+    return run_finish(run)
+
+
+def run_append_message(run_id: int, line: str) -> None:
+    run = SyncRun.objects.only("message").get(pk=run_id)
+    message = f"{run.message}\n{line}" if run.message else line
+    SyncRun.objects.filter(pk=run_id).update(message=message)
+
+
+def run_stop_requested(run_id: int) -> bool:
+    return SyncRun.objects.filter(pk=run_id, stop_requested=True).exists()
+
+
+def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
+    """Close the run: decide its state from its counters, store a summary, update the supplier.
+
+    ``failed_reason`` marks a run that could not do its job at all (unreadable feed).
+    Idempotent: finishing a finished run changes nothing.
+    """
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().get(pk=run.pk)
+        if run.finished_at:
+            return run
+        now = timezone.now()
+        run.planned_at = run.planned_at or now
+        if failed_reason:
+            state = SyncRun.State.FAILED
+            run.message = f"{run.message}\n{failed_reason}".strip()
+        elif run.stop_requested:
+            state = SyncRun.State.STOPPED
+        elif run.families_failed or run.images_failed or run.deactivation_refused:
+            state = SyncRun.State.PARTIAL
+        else:
+            state = SyncRun.State.COMPLETED
+        run.state = state
+        run.finished_at = now
+        run.started_at = run.started_at or now
+        run.summary = {name: getattr(run, name) for name in SUMMARY_FIELDS}
+        run.summary["duration_seconds"] = round((now - run.started_at).total_seconds(), 3)
+        run.save(
+            update_fields=["state", "finished_at", "started_at", "planned_at", "summary", "message"]
+        )
+        Supplier.objects.filter(pk=run.supplier_id).update(
+            last_synced_at=now,
+            last_sync_status=state,
+            last_sync_message=_status_message(run),
+        )
+    log.info("sync #%s of supplier %s finished: %s", run.pk, run.supplier_id, state)
+    return run
+
+
+def _status_message(run: SyncRun) -> str:
+    parts = [
+        f"{run.families_new} new, {run.families_updated} updated, "
+        f"{run.families_unchanged} unchanged, {run.families_failed} failed families; "
+        f"{run.images_downloaded} images downloaded, {run.images_failed} failed"
+    ]
+    if run.message:
+        parts.append(run.message)
+    return "\n".join(parts)

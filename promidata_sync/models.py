@@ -128,6 +128,9 @@ class SyncItem(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     key = models.CharField(max_length=2000, help_text="Family SKU or image URL.")
     url = models.URLField(max_length=2000, blank=True)
+    token = models.CharField(
+        max_length=128, blank=True, help_text="The family's Import.txt hash when planned."
+    )
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     error = models.TextField(blank=True)
     permanent = models.BooleanField(default=True, help_text="Retrying will not help by itself.")
@@ -193,3 +196,72 @@ class VariantImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant_id} #{self.position}: {self.url}"
+
+
+class Job(models.Model):
+    """Durable status of one queued job (one Dramatiq message), kept by a middleware.
+
+    ``job_id`` is the message id. A retried message keeps its id, so one row follows a job
+    through all its attempts.
+    """
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        ACTIVE = "active", "Active"
+        DELAYED = "delayed", "Delayed (waiting for a retry)"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    FINAL_STATES = (State.COMPLETED, State.FAILED)
+
+    job_id = models.CharField(max_length=64)
+    queue_name = models.CharField(max_length=64)
+    actor_name = models.CharField(max_length=64)
+    run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    key = models.CharField(max_length=2000, blank=True, help_text="Supplier, family or URL.")
+    args = models.JSONField(default=dict, blank=True, help_text="The message's identities.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    progress = models.JSONField(default=dict, blank=True, help_text="{step, percentage}")
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    attempts_made = models.PositiveIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["job_id"], name="job_job_id_uniq")]
+        indexes = [
+            models.Index(fields=["queue_name", "state"], name="job_queue_state_idx"),
+            models.Index(fields=["run", "state"], name="job_run_state_idx"),
+            models.Index(fields=["finished_at"], name="job_finished_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.queue_name} {self.job_id} ({self.state})"
+
+
+class WorkerHeartbeat(models.Model):
+    """A worker process that is (or was) consuming queues; refreshed every few seconds."""
+
+    worker_id = models.CharField(max_length=64)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    queues = models.JSONField(default=list)
+    threads = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["worker_id"], name="worker_heartbeat_worker_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hostname}:{self.pid} {','.join(self.queues)}"

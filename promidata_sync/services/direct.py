@@ -243,7 +243,7 @@ def _sync_families(run, supplier, index, config, fetcher, progress, stopper, for
         deactivation_refused=bool(plan.refusal),
     )
     runs.items_plan(
-        run.pk, kind=SyncItem.Kind.FAMILY, items=[(e.family_sku, e.url) for e in plan.to_fetch]
+        run.pk, kind=SyncItem.Kind.FAMILY, items=[(e.family_sku, e.url, e.hash) for e in plan.to_fetch]
     )
     runs.run_set(run.pk, planned_at=timezone.now())
     if plan.refusal:
@@ -284,7 +284,7 @@ def _record_family_failure(run, entry, error: BaseException) -> None:
 def _sync_images(run, supplier, config, fetcher, progress, stopper) -> None:
     urls = images_missing_for_supplier(supplier.pk)
     # Families planned their own images; this adds those earlier runs could not store.
-    runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u) for u in urls])
+    runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in urls])
     progress.start(f"{supplier.code} images", len(urls))
     fetch = lambda url: image_fetch(url, config=config, fetcher=fetcher)  # noqa: E731
     for url, image, error in bounded_map(

@@ -153,12 +153,10 @@ def family_write(
             )
             # Planned in the family's transaction, so that a run never looks finished while
             # images it still needs are not counted; only URLs new to the run come back.
-            missing = [
-                url
-                for url, _ in items_plan(
-                    run_id, kind=SyncItem.Kind.IMAGE, items=[(u, u) for u in missing]
-                )
-            ]
+            planned = items_plan(
+                run_id, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in missing]
+            )
+            missing = [url for url, _, _ in planned]
     if record.supplier_name and not supplier.name:
         Supplier.objects.filter(pk=supplier.pk, name="").update(name=record.supplier_name[:255])
     return FamilyWriteResult(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from catalog.models import Category, Supplier
@@ -14,7 +15,44 @@ log = logging.getLogger(__name__)
 
 
 class FeedUnreadable(Exception):
-    """Import.txt could not be fetched or read; nothing may be concluded from it."""
+    """Import.txt could not be fetched or read; nothing may be concluded from it.
+
+    ``permanent`` is False when a later attempt may succeed (timeout, 5xx).
+    """
+
+    def __init__(self, message: str, *, permanent: bool = True):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class _IndexCache:
+    """The last Import.txt parsed by this process, with its validators.
+
+    Each supplier job reads the index; with an ETag or Last-Modified from the server, the
+    next read is a conditional request and an unchanged index is not downloaded or parsed
+    again. One entry (one profile) is all a process needs.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entry: tuple[str, str, str, ImportIndex] | None = None
+
+    def validators(self, url: str) -> tuple[str, str]:
+        with self._lock:
+            if self._entry and self._entry[0] == url:
+                return self._entry[1], self._entry[2]
+        return "", ""
+
+    def get(self, url: str) -> ImportIndex | None:
+        with self._lock:
+            return self._entry[3] if self._entry and self._entry[0] == url else None
+
+    def put(self, url: str, etag: str, last_modified: str, index: ImportIndex) -> None:
+        with self._lock:
+            self._entry = (url, etag, last_modified, index) if (etag or last_modified) else None
+
+
+_index_cache = _IndexCache()
 
 
 @dataclass(frozen=True)
@@ -35,11 +73,15 @@ def index_fetch(*, config: SyncConfig, fetcher: Fetcher) -> ImportIndex:
             "PROMIDATA_IMPORT_URL is not set: point it at your profile's Import.txt "
             "(see the README)"
         )
-    try:
-        fetched = fetcher.get(config.import_url, max_bytes=config.max_index_bytes)
-    except FetchError as exc:
-        raise FeedUnreadable(f"cannot read Import.txt: {exc}") from None
-    index = parse_import_index(fetched.content, base_url=config.import_url)
+    url = config.import_url
+    fetched = _download_index(url, config, fetcher, *_index_cache.validators(url))
+    if fetched.not_modified:
+        cached = _index_cache.get(url)
+        if cached is not None:
+            return cached
+        fetched = _download_index(url, config, fetcher, "", "")  # cache was replaced meanwhile
+    index = parse_import_index(fetched.content, base_url=url)
+    _index_cache.put(url, fetched.etag, fetched.last_modified, index)
     if not index.entries and not index.categories_url:
         raise FeedUnreadable(
             f"Import.txt at {mask_url(config.import_url)} holds no feed lines "
@@ -53,6 +95,15 @@ def index_fetch(*, config: SyncConfig, fetcher: Fetcher) -> ImportIndex:
         index.duplicate_lines,
     )
     return index
+
+
+def _download_index(url, config, fetcher, etag: str, last_modified: str):
+    try:
+        return fetcher.get(
+            url, max_bytes=config.max_index_bytes, etag=etag, last_modified=last_modified
+        )
+    except FetchError as exc:
+        raise FeedUnreadable(f"cannot read Import.txt: {exc}", permanent=exc.permanent) from None
 
 
 def categories_sync(

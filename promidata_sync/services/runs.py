@@ -96,8 +96,10 @@ ITEM_COUNTERS = {
 IN_BATCH = 1000
 
 
-def items_plan(run_id: int, *, kind: str, items: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Add ``(key, url)`` work items to the run as pending; return those that were new.
+def items_plan(
+    run_id: int, *, kind: str, items: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """Add ``(key, url, token)`` work items to the run as pending; return those that were new.
 
     Items the run already has (another family declared the same image URL) are not added
     again, so each piece of work is enqueued and counted once per run. The run row is locked
@@ -106,20 +108,20 @@ def items_plan(run_id: int, *, kind: str, items: list[tuple[str, str]]) -> list[
     if not items:
         return []
     total_field = ITEM_COUNTERS[kind][0]
-    unique = list({key[:2000]: (key[:2000], url[:2000]) for key, url in items}.values())
+    unique = list({k[:2000]: (k[:2000], url[:2000], token) for k, url, token in items}.values())
     with transaction.atomic():
         SyncRun.objects.select_for_update().filter(pk=run_id).values_list("pk").first()
         existing: set[str] = set()
-        keys = [key for key, _ in unique]
+        keys = [key for key, _, _ in unique]
         for start in range(0, len(keys), IN_BATCH):
             existing.update(
                 SyncItem.objects.filter(
                     run_id=run_id, kind=kind, key__in=keys[start : start + IN_BATCH]
                 ).values_list("key", flat=True)
             )
-        new = [(key, url) for key, url in unique if key not in existing]
+        new = [item for item in unique if item[0] not in existing]
         SyncItem.objects.bulk_create(
-            [SyncItem(run_id=run_id, kind=kind, key=key, url=url) for key, url in new],
+            [SyncItem(run_id=run_id, kind=kind, key=k, url=u, token=t) for k, u, t in new],
             batch_size=IN_BATCH,
         )
         run_add(run_id, **{total_field: len(new)})
@@ -151,7 +153,7 @@ def item_record(
         items = SyncItem.objects.select_for_update().filter(run_id=run_id, kind=kind)
         item = items.filter(key=key).first()
         if item is None:
-            items_plan(run_id, kind=kind, items=[(key, url)])
+            items_plan(run_id, kind=kind, items=[(key, url, "")])
             item = items.get(key=key)
         previous = item.state
         if previous == SyncItem.State.DONE:

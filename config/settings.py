@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_dramatiq",
     "catalog",
     "promidata_sync",
 ]
@@ -64,9 +65,15 @@ TEMPLATES = [
 VAR_DIR = Path(env.str("PROMIDATA_VAR_DIR", default=str(BASE_DIR / "var")))
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the admin read while a sync writes; the timeout rides out short write locks.
+    # WAL lets the admin read while a sync writes; IMMEDIATE transactions take the write lock
+    # up front, so concurrent writers (worker threads and processes) wait for each other
+    # within the timeout instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -141,3 +148,84 @@ PROMIDATA_MAX_IMAGE_PIXELS = env.int("PROMIDATA_MAX_IMAGE_PIXELS", default=40_00
 # A supplier whose Import.txt entry count falls below this share of its last complete run
 # deactivates nothing unless the sync is forced (a truncated or half-published feed).
 PROMIDATA_MASS_DEACTIVATION_RATIO = env.float("PROMIDATA_MASS_DEACTIVATION_RATIO", default=0.5)
+
+# --- Queue (Dramatiq) -------------------------------------------------------------------------
+# With REDIS_URL (redis:// or rediss://) the queues live in Redis and any number of worker
+# machines share them. Without it, an in-memory broker with an in-process worker: queue mode
+# still works inside one process, but nothing survives that process.
+REDIS_URL = env.str("REDIS_URL", default="")
+PROMIDATA_QUEUE_SUPPLIER = "supplier-sync"
+PROMIDATA_QUEUE_FAMILY = "product-family"
+PROMIDATA_QUEUE_IMAGE = "image-upload"
+# Job time limits in milliseconds (the old system's BULLMQ_JOB_TIMEOUT_* values).
+PROMIDATA_JOB_TIMEOUT_SUPPLIER = env.int("PROMIDATA_JOB_TIMEOUT_SUPPLIER", default=1_800_000)
+PROMIDATA_JOB_TIMEOUT_FAMILY = env.int("PROMIDATA_JOB_TIMEOUT_FAMILY", default=300_000)
+PROMIDATA_JOB_TIMEOUT_IMAGE = env.int("PROMIDATA_JOB_TIMEOUT_IMAGE", default=120_000)
+# Retries of transient failures, with exponential backoff between these bounds (ms).
+PROMIDATA_JOB_MAX_RETRIES = env.int("PROMIDATA_JOB_MAX_RETRIES", default=5)
+PROMIDATA_JOB_RETRY_MIN_BACKOFF_MS = env.int("PROMIDATA_JOB_RETRY_MIN_BACKOFF_MS", default=5_000)
+PROMIDATA_JOB_RETRY_MAX_BACKOFF_MS = env.int("PROMIDATA_JOB_RETRY_MAX_BACKOFF_MS", default=600_000)
+# A message older than this (ms) is not processed any more (a backlog from days ago).
+PROMIDATA_JOB_MAX_AGE_MS = env.int("PROMIDATA_JOB_MAX_AGE_MS", default=3 * 86_400_000)
+# Threads per worker group; a group's prefetch never exceeds its threads.
+PROMIDATA_CONCURRENCY_SUPPLIER = env.int("PROMIDATA_CONCURRENCY_SUPPLIER", default=1)
+PROMIDATA_CONCURRENCY_FAMILIES = env.int("PROMIDATA_CONCURRENCY_FAMILIES", default=3)
+PROMIDATA_CONCURRENCY_IMAGES = env.int("PROMIDATA_CONCURRENCY_IMAGES", default=10)
+# Job records older than this many days are removed by promidata_prune_jobs.
+PROMIDATA_JOB_RETENTION_DAYS = env.int("PROMIDATA_JOB_RETENTION_DAYS", default=14)
+# Workers write a heartbeat this often (seconds); the broker gives up on a silent worker's
+# unacknowledged messages (and hands them to others) after PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS.
+PROMIDATA_WORKER_HEARTBEAT_SECONDS = env.int("PROMIDATA_WORKER_HEARTBEAT_SECONDS", default=10)
+PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS = env.int(
+    "PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS", default=60_000
+)
+# Out of a million broker commands, how many also run the broker's maintenance (requeueing
+# the messages of dead workers).
+PROMIDATA_BROKER_MAINTENANCE_CHANCE = env.int("PROMIDATA_BROKER_MAINTENANCE_CHANCE", default=1000)
+
+DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
+DRAMATIQ_BROKER = {
+    "BROKER": (
+        "dramatiq.brokers.redis.RedisBroker" if REDIS_URL else "dramatiq.brokers.stub.StubBroker"
+    ),
+    "OPTIONS": (
+        {
+            "url": REDIS_URL,
+            "heartbeat_timeout": PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS,
+            "maintenance_chance": PROMIDATA_BROKER_MAINTENANCE_CHANCE,
+        }
+        if REDIS_URL
+        else {}
+    ),
+    # Order matters: "after" hooks run in reverse, so JobRecords sees a message after Retries
+    # has decided whether it will be retried.
+    "MIDDLEWARE": [
+        "promidata_sync.queue.middleware.JobRecords",
+        "dramatiq.middleware.AgeLimit",
+        "dramatiq.middleware.TimeLimit",
+        "dramatiq.middleware.ShutdownNotifications",
+        "dramatiq.middleware.Callbacks",
+        "dramatiq.middleware.Pipelines",
+        "dramatiq.middleware.Retries",
+        "dramatiq.middleware.CurrentMessage",
+        "django_dramatiq.middleware.DbConnectionsMiddleware",
+        "promidata_sync.queue.middleware.WorkerHeartbeats",
+    ],
+}
+DRAMATIQ_RESULT_BACKEND = {
+    "BACKEND": (
+        "dramatiq.results.backends.redis.RedisBackend"
+        if REDIS_URL
+        else "dramatiq.results.backends.stub.StubBackend"
+    ),
+    "BACKEND_OPTIONS": {"url": REDIS_URL} if REDIS_URL else {},
+    "MIDDLEWARE_OPTIONS": {"result_ttl": 86_400_000},
+}
+DRAMATIQ_RATE_LIMITER_BACKEND = {
+    "BACKEND": (
+        "dramatiq.rate_limits.backends.redis.RedisBackend"
+        if REDIS_URL
+        else "dramatiq.rate_limits.backends.stub.StubBackend"
+    ),
+    "BACKEND_OPTIONS": {"url": REDIS_URL} if REDIS_URL else {},
+}

@@ -39,6 +39,9 @@ class SyncRun(models.Model):
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.DIRECT)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     force = models.BooleanField(default=False, help_text="Allow mass deactivation.")
+    refetch_all = models.BooleanField(
+        default=False, help_text="Fetch every family, even with an unchanged hash."
+    )
     stop_requested = models.BooleanField(default=False)
     deactivation_refused = models.BooleanField(
         default=False, help_text="The feed shrank suspiciously; nothing was deactivated."

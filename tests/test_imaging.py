@@ -62,7 +62,7 @@ def test_non_images_and_truncated_images_are_rejected(data, message):
 
 def test_byte_and_pixel_limits():
     data = encode("PNG", size=(200, 200))
-    with pytest.raises(InvalidImage, match="bytes, over the limit of 100$"):
+    with pytest.raises(InvalidImage, match=r"bytes, over the limit of 100$"):
         inspect_image(data, max_bytes=100, max_pixels=10**6)
     with pytest.raises(InvalidImage, match="200x200 pixels, over the limit"):
         inspect_image(data, max_bytes=10**6, max_pixels=10_000)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from catalog.models import Supplier
 from promidata_sync.concurrency import bounded_map
 from promidata_sync.conf import SyncConfig
-from promidata_sync.feed import FeedDataError, ImportIndex
+from promidata_sync.feed import FeedDataError, ImportEntry, ImportIndex
 from promidata_sync.fetching import Fetcher, FetchError
 from promidata_sync.imaging import InvalidImage
 from promidata_sync.models import SyncItem, SyncRun
@@ -243,7 +243,9 @@ def _sync_families(run, supplier, index, config, fetcher, progress, stopper, for
         deactivation_refused=bool(plan.refusal),
     )
     runs.items_plan(
-        run.pk, kind=SyncItem.Kind.FAMILY, items=[(e.family_sku, e.url, e.hash) for e in plan.to_fetch]
+        run.pk,
+        kind=SyncItem.Kind.FAMILY,
+        items=[(e.family_sku, e.url, e.hash) for e in plan.to_fetch],
     )
     runs.run_set(run.pk, planned_at=timezone.now())
     if plan.refusal:
@@ -285,7 +287,11 @@ def _sync_images(run, supplier, config, fetcher, progress, stopper) -> None:
     urls = images_missing_for_supplier(supplier.pk)
     # Families planned their own images; this adds those earlier runs could not store.
     runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in urls])
-    progress.start(f"{supplier.code} images", len(urls))
+    _download_images(run, urls, config, fetcher, progress, stopper)
+
+
+def _download_images(run, urls, config, fetcher, progress, stopper) -> None:
+    progress.start(f"{run.supplier.code} images", len(urls))
     fetch = lambda url: image_fetch(url, config=config, fetcher=fetcher)  # noqa: E731
     for url, image, error in bounded_map(
         fetch, urls, concurrency=config.fetch_concurrency, should_stop=stopper
@@ -306,3 +312,25 @@ def _sync_images(run, supplier, config, fetcher, progress, stopper) -> None:
             raise error
         progress.advance()
     progress.finish()
+
+
+def retry_items_direct(run: SyncRun, items) -> SyncRun:
+    """Redo ``(kind, key, url, token)`` items of ``run`` in this process, then finish it."""
+    config = SyncConfig.from_settings()
+    fetcher = Fetcher(config)
+    supplier = run.supplier
+    runs.run_mark_running(run)
+    for kind, key, url, token in items:
+        if kind == SyncItem.Kind.FAMILY:
+            entry = ImportEntry(
+                url=url, hash=token, supplier_code=supplier.code, family_sku=key, line_number=0
+            )
+            try:
+                record = family_fetch(entry, config=config, fetcher=fetcher)
+                family_write(supplier=supplier, entry=entry, record=record, run_id=run.pk)
+            except (FetchError, FeedDataError) as exc:
+                _record_family_failure(run, entry, exc)
+    image_urls = [url for kind, _, url, _ in items if kind == SyncItem.Kind.IMAGE]
+    image_urls += images_missing_for_supplier(supplier.pk)
+    _download_images(run, sorted(set(image_urls)), config, fetcher, NoProgress(), lambda: False)
+    return runs.run_finish(run)

@@ -1,22 +1,32 @@
-"""``manage.py promidata_sync [CODE ...] --direct``: sync suppliers from the Promidata feed.
+"""``manage.py promidata_sync [CODE ...]``: sync suppliers from the Promidata feed.
+
+By default the syncs are queued (returns at once, printing run and job ids); ``--wait``
+follows them to the end. ``--direct`` runs everything in this process without a broker.
+Without REDIS_URL the queue lives in this process, so the command always waits.
 
 Exit codes: 0 everything synced; 1 something failed (a family, an image, a refused
-deactivation, an unknown supplier); 2 the feed could not be read or the configuration is wrong.
+deactivation, an unknown supplier); 2 the feed could not be read, the broker is unreachable
+or the configuration is wrong.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from promidata_sync.models import SyncRun
 from promidata_sync.progress import TerminalProgress
+from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
+from promidata_sync.services.control import UnknownSupplier, start_sync
 from promidata_sync.services.direct import SyncReport, sync_direct
-from promidata_sync.summary import format_report
+from promidata_sync.services.feed_index import FeedUnreadable
+from promidata_sync.summary import format_failures, format_report, format_runs
 
 EXIT_OK, EXIT_FAILURES, EXIT_FEED_UNREADABLE = 0, 1, 2
+WAIT_POLL_SECONDS = 1.0
 
 
 class Command(BaseCommand):
@@ -25,9 +35,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("codes", nargs="*", metavar="CODE", help="Supplier codes, e.g. A23.")
         parser.add_argument(
+            "--all", action="store_true", help="Every active supplier (the default without CODE)."
+        )
+        parser.add_argument(
             "--direct",
             action="store_true",
             help="Run in this process without a broker (same services as the queue).",
+        )
+        parser.add_argument(
+            "--wait", action="store_true", help="Queue mode: follow the runs until they end."
         )
         parser.add_argument(
             "--force",
@@ -47,32 +63,111 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="Never draw a progress bar.")
 
-    def handle(self, *args, codes, direct, force, refetch_all, trigger, no_progress, **options):
-        if not direct:
-            raise CommandError(
-                "queue mode is not available yet; run with --direct",
-                returncode=EXIT_FEED_UNREADABLE,
-            )
-        if options["verbosity"] < 2:
+    def handle(self, *args, codes, direct, wait, force, refetch_all, trigger, no_progress, **opts):
+        codes = [c.strip() for c in codes if c.strip()]
+        if opts["all"] and codes:
+            raise CommandError("give supplier codes or --all, not both", returncode=EXIT_FAILURES)
+        level = logging.getLogger("promidata_sync").level
+        if opts["verbosity"] < 2:
             # The summary says what happened; per-step log lines are for -v 2 and the workers.
             logging.getLogger("promidata_sync").setLevel(logging.WARNING)
+        try:
+            if direct:
+                code = self._direct(codes, force, refetch_all, trigger, no_progress)
+            else:
+                code = self._queue(codes, wait, force, refetch_all, trigger, no_progress)
+        finally:
+            logging.getLogger("promidata_sync").setLevel(level)
+        if code:
+            sys.exit(code)
+
+    # --- direct mode ---------------------------------------------------------------------------
+    def _direct(self, codes, force, refetch_all, trigger, no_progress) -> int:
         progress = None
         if not no_progress and sys.stderr.isatty():
             progress = TerminalProgress(sys.stderr)
         report = sync_direct(
-            [c.strip() for c in codes if c.strip()] or None,
-            force=force,
-            refetch_all=refetch_all,
-            trigger=trigger,
-            progress=progress,
+            codes or None, force=force, refetch_all=refetch_all, trigger=trigger, progress=progress
         )
         self.stdout.write(format_report(report))
-        code = self._exit_code(report)
-        if code:
-            sys.exit(code)
+        return self._direct_exit_code(report)
 
     @staticmethod
-    def _exit_code(report: SyncReport) -> int:
+    def _direct_exit_code(report: SyncReport) -> int:
         if report.index_error:
             return EXIT_FEED_UNREADABLE
         return EXIT_OK if report.ok else EXIT_FAILURES
+
+    # --- queue mode ----------------------------------------------------------------------------
+    def _queue(self, codes, wait, force, refetch_all, trigger, no_progress) -> int:
+        results, errors = [], []
+        try:
+            for target in codes or [None]:
+                try:
+                    results.append(
+                        start_sync(
+                            target,
+                            use_queue=True,
+                            trigger=trigger,
+                            force=force,
+                            refetch_all=refetch_all,
+                        )
+                    )
+                except UnknownSupplier as exc:
+                    errors.append(str(exc))
+        except BrokerUnavailable as exc:
+            raise CommandError(str(exc), returncode=EXIT_FEED_UNREADABLE) from None
+        except FeedUnreadable as exc:
+            raise CommandError(f"Feed unreadable: {exc}", returncode=EXIT_FEED_UNREADABLE) from None
+        jobs = [job for result in results for job in result["jobs"]]
+        for job in jobs:
+            self.stdout.write(
+                f"{job['supplier']}: sync run #{job['run_id']}, job {job['job_id']} "
+                f"on {job['queue_name']} ({job['status'].replace('_', ' ')})"
+            )
+        for error in errors:
+            self.stderr.write(error)
+        if not is_persistent() and not wait:
+            self.stdout.write(
+                "REDIS_URL is not set: the jobs run in this process; waiting for them"
+            )
+            wait = True
+        if not wait:
+            return EXIT_FAILURES if errors else EXIT_OK
+        run_ids = sorted({job["run_id"] for job in jobs})
+        finished = self._follow(run_ids, live=not no_progress and sys.stdout.isatty())
+        self.stdout.write("\n".join(format_runs(finished)) + "\n")
+        problems = format_failures(finished)
+        if problems:
+            self.stdout.write("Problems:\n" + "\n".join(problems) + "\n")
+        ok = not errors and all(r.state == SyncRun.State.COMPLETED for r in finished)
+        if any(r.state == SyncRun.State.FAILED and r.planned_at is None for r in finished):
+            return EXIT_FEED_UNREADABLE
+        return EXIT_OK if ok else EXIT_FAILURES
+
+    def _follow(self, run_ids: list[int], *, live: bool) -> list[SyncRun]:
+        """Poll the runs until each has finished, redrawing one line per run on a terminal."""
+        drawn = 0
+        while True:
+            runs = list(SyncRun.objects.filter(pk__in=run_ids).select_related("supplier"))
+            if live:
+                if drawn:
+                    self.stdout.write(f"\x1b[{drawn}F", ending="")
+                for run in runs:
+                    self.stdout.write("\x1b[2K" + _progress_line(run))
+                drawn = len(runs)
+            if all(run.finished_at for run in runs):
+                return sorted(runs, key=lambda r: r.supplier.code)
+            time.sleep(WAIT_POLL_SECONDS)
+
+
+def _progress_line(run: SyncRun) -> str:
+    def part(done, failed, total):
+        share = (done + failed) / total if total else 1.0
+        return f"{done + failed}/{total} ({share:.0%}, {failed} failed)"
+
+    return (
+        f"{run.supplier.code:<8} #{run.pk:<6} {run.state:<9} families "
+        f"{part(run.families_done, run.families_failed, run.families_total)}  images "
+        f"{part(run.images_done, run.images_failed, run.images_total)}"
+    )

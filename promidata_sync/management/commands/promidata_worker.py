@@ -1,0 +1,33 @@
+"""``manage.py promidata_worker --queue Q --threads N``: one worker group (used by
+``promidata_workers``; run it yourself to place a single stage on a machine)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from promidata_sync.queue.broker import QUEUES, BrokerUnavailable, broker_check
+from promidata_sync.queue.manager import run_worker_group
+
+
+class Command(BaseCommand):
+    help = "Consume one queue with a number of threads until SIGTERM/SIGINT."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--queue", required=True, choices=QUEUES)
+        parser.add_argument("--threads", type=int, default=1)
+
+    def handle(self, *args, queue, threads, **options):
+        if not settings.REDIS_URL:
+            raise CommandError("worker processes need REDIS_URL (redis:// or rediss://)")
+        try:
+            broker_check()
+        except BrokerUnavailable as exc:
+            raise CommandError(str(exc)) from None
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        run_worker_group(queue, max(1, threads), stop=stop)

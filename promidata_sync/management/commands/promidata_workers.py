@@ -1,0 +1,55 @@
+"""``manage.py promidata_workers [--queues ...]``: run and supervise the worker groups.
+
+One process per stage with the configured threads (PROMIDATA_CONCURRENCY_SUPPLIER/FAMILIES/
+IMAGES). A crashed group is restarted; SIGTERM/SIGINT stop every group gracefully. Use
+``--queues`` to run a subset, so stages can be scaled on separate machines.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from promidata_sync.queue.broker import QUEUES, BrokerUnavailable, broker_check
+from promidata_sync.queue.manager import WorkerGroup, WorkerManager
+
+
+class Command(BaseCommand):
+    help = "Run one supervised worker group per queue."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--queues",
+            nargs="+",
+            choices=QUEUES,
+            default=list(QUEUES),
+            metavar="QUEUE",
+            help=f"Queues to consume (default: all of {', '.join(QUEUES)}).",
+        )
+
+    def handle(self, *args, queues, **options):
+        if not settings.REDIS_URL:
+            raise CommandError(
+                "REDIS_URL is not set: without Redis, queue mode runs inside the process that "
+                "starts the sync (manage.py promidata_sync); separate workers need Redis"
+            )
+        try:
+            broker_check()
+        except BrokerUnavailable as exc:
+            raise CommandError(str(exc)) from None
+        threads = {
+            "supplier-sync": settings.PROMIDATA_CONCURRENCY_SUPPLIER,
+            "product-family": settings.PROMIDATA_CONCURRENCY_FAMILIES,
+            "image-upload": settings.PROMIDATA_CONCURRENCY_IMAGES,
+        }
+        groups = [WorkerGroup(queue_name=q, threads=max(1, threads[q])) for q in queues]
+        manage_py = Path(settings.BASE_DIR) / "manage.py"
+        self.stdout.write(
+            "worker groups: "
+            + ", ".join(f"{g.queue_name} x{g.threads}" for g in groups)
+            + " (Ctrl-C or SIGTERM stops them gracefully)"
+        )
+        sys.exit(WorkerManager(groups, manage_py=manage_py).run())

@@ -1,0 +1,143 @@
+"""The broker as operators see it: is it reachable, how long are the queues.
+
+Reads Dramatiq's Redis layout directly for counts Dramatiq has no API for:
+``dramatiq:<queue>`` (waiting ids), ``dramatiq:<queue>.DQ`` (delayed ids),
+``dramatiq:<queue>.XQ`` (dead letters, a sorted set) and
+``dramatiq:__acks__.<worker>.<queue>`` (fetched, not yet acknowledged).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from urllib.parse import urlsplit, urlunsplit
+
+import dramatiq
+from django.conf import settings
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("supplier-sync", "product-family", "image-upload")
+
+
+class BrokerUnavailable(Exception):
+    """The configured broker cannot be reached; the message names it, password masked."""
+
+
+def masked_redis_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{user}:***@{host}" if user else f":***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def is_persistent() -> bool:
+    """True with a Redis broker; False for the in-memory broker (jobs die with the process)."""
+    return isinstance(dramatiq.get_broker(), RedisBroker)
+
+
+def broker_check() -> None:
+    """Raise ``BrokerUnavailable`` with one clear line if Redis cannot be reached."""
+    broker = dramatiq.get_broker()
+    if not isinstance(broker, RedisBroker):
+        return
+    try:
+        broker.client.ping()
+    except Exception as exc:
+        raise BrokerUnavailable(
+            f"Redis at {masked_redis_url(settings.REDIS_URL)} is unreachable "
+            f"({type(exc).__name__}: {exc}); is it running and is REDIS_URL right?"
+        ) from None
+
+
+def broker_counts(queue_name: str) -> dict[str, int]:
+    """waiting, active, delayed and dead counts of one queue, from the broker itself."""
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RedisBroker):
+        return _redis_counts(broker, queue_name)
+    if isinstance(broker, StubBroker):
+        return _stub_counts(broker, queue_name)
+    return {"waiting": 0, "active": 0, "delayed": 0, "dead": 0}
+
+
+def _redis_counts(broker: RedisBroker, queue_name: str) -> dict[str, int]:
+    client, ns = broker.client, broker.namespace
+    delayed_name = f"{queue_name}.DQ"
+    pipe = client.pipeline(transaction=False)
+    pipe.llen(f"{ns}:{queue_name}")
+    pipe.llen(f"{ns}:{delayed_name}")
+    pipe.zcard(f"{ns}:{queue_name}.XQ")
+    waiting, delayed_waiting, dead = pipe.execute()
+    active = delayed_held = 0
+    ack_keys = list(client.scan_iter(match=f"{ns}:__acks__.*", count=500))
+    if ack_keys:
+        pipe = client.pipeline(transaction=False)
+        for key in ack_keys:
+            pipe.scard(key)
+        for key, size in zip(ack_keys, pipe.execute(), strict=True):
+            name = key.decode() if isinstance(key, bytes) else key
+            if name.endswith(f".{delayed_name}"):
+                delayed_held += size  # a worker holds delayed messages until they are due
+            elif name.endswith(f".{queue_name}"):
+                active += size
+    return {
+        "waiting": waiting,
+        "active": active,
+        "delayed": delayed_waiting + delayed_held,
+        "dead": dead,
+    }
+
+
+def _stub_counts(broker: StubBroker, queue_name: str) -> dict[str, int]:
+    queue = broker.queues.get(queue_name)
+    delayed = broker.queues.get(f"{queue_name}.DQ")
+    waiting = queue.qsize() if queue is not None else 0
+    # Unfinished = waiting + taken but not yet acknowledged (Queue's own bookkeeping).
+    unfinished = queue.unfinished_tasks if queue is not None else 0
+    delayed_unfinished = delayed.unfinished_tasks if delayed is not None else 0
+    dead = sum(1 for m in broker.dead_letters if m.queue_name.removesuffix(".DQ") == queue_name)
+    return {
+        "waiting": waiting,
+        "active": max(0, unfinished - waiting),
+        "delayed": delayed_unfinished,
+        "dead": dead,
+    }
+
+
+_worker_lock = threading.Lock()
+_in_process_worker: dramatiq.Worker | None = None
+
+
+def ensure_in_process_worker() -> dramatiq.Worker | None:
+    """Start (once) a worker inside this process when there is no Redis broker.
+
+    Returns the worker, or None with a Redis broker (separate worker processes consume it).
+    """
+    global _in_process_worker
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RedisBroker):
+        return None
+    import promidata_sync.tasks  # noqa: F401  (declares the actors, hence the queues)
+
+    with _worker_lock:
+        if _in_process_worker is None:
+            log.warning(
+                "REDIS_URL is not set: queue mode uses an in-memory broker and a worker inside "
+                "this process; queued jobs are lost when it exits (not persistent)"
+            )
+            threads = (
+                settings.PROMIDATA_CONCURRENCY_SUPPLIER
+                + settings.PROMIDATA_CONCURRENCY_FAMILIES
+                + settings.PROMIDATA_CONCURRENCY_IMAGES
+            )
+            _in_process_worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
+            _in_process_worker.start()
+        return _in_process_worker

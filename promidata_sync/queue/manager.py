@@ -1,0 +1,134 @@
+"""Running worker groups: one consumer process per stage, supervised.
+
+``run_worker_group`` is what one group process does: consume one queue with N threads,
+prefetching no more than N messages, until SIGTERM/SIGINT, then stop gracefully (running jobs
+finish, prefetched ones go back to the queue; anything unacknowledged is redelivered by the
+broker if the process dies).
+
+``WorkerManager`` starts one such process per group, restarts a group that died, and passes a
+shutdown signal on to every group.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT_SECONDS = 600
+RESTART_BACKOFF_MAX_SECONDS = 30
+
+
+def run_worker_group(queue_name: str, threads: int, *, stop: threading.Event) -> None:
+    """Consume ``queue_name`` with ``threads`` threads until ``stop`` is set."""
+    import dramatiq
+    from dramatiq.worker import Worker
+
+    import promidata_sync.tasks  # noqa: F401  (declares the actors, hence the queues)
+
+    broker = dramatiq.get_broker()
+    worker = Worker(broker, queues={queue_name}, worker_threads=threads, worker_timeout=1000)
+    # Never hold more messages than there are threads to run them: the rest stay in Redis for
+    # other machines, and a crash strands none.
+    worker.queue_prefetch = threads
+    worker.start()
+    log.info("worker group %s started with %d threads (pid %d)", queue_name, threads, os.getpid())
+    try:
+        stop.wait()
+    finally:
+        log.info("worker group %s stopping: finishing running jobs", queue_name)
+        worker.stop(timeout=SHUTDOWN_TIMEOUT_SECONDS * 1000)
+        log.info("worker group %s stopped", queue_name)
+
+
+@dataclass
+class WorkerGroup:
+    queue_name: str
+    threads: int
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = field(default=0.0)
+
+
+class WorkerManager:
+    """Supervise one ``promidata_worker`` process per group."""
+
+    def __init__(self, groups: list[WorkerGroup], *, manage_py: Path, poll_seconds: float = 1.0):
+        self.groups = groups
+        self.manage_py = manage_py
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+
+    def command(self, group: WorkerGroup) -> list[str]:
+        return [
+            sys.executable,
+            str(self.manage_py),
+            "promidata_worker",
+            "--queue",
+            group.queue_name,
+            "--threads",
+            str(group.threads),
+        ]
+
+    def start(self, group: WorkerGroup) -> None:
+        # Own process group, so a signal to the manager's terminal does not hit the workers
+        # twice; the manager forwards shutdown itself.
+        group.process = subprocess.Popen(self.command(group), start_new_session=True)
+        group.started_at = time.monotonic()
+        log.info("started %s group (pid %d)", group.queue_name, group.process.pid)
+
+    def run(self) -> int:
+        """Start every group and supervise until a shutdown signal; return an exit code."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+        for group in self.groups:
+            self.start(group)
+        while not self.stopping.wait(self.poll_seconds):
+            for group in self.groups:
+                self._supervise(group)
+        return self.shutdown()
+
+    def _supervise(self, group: WorkerGroup) -> None:
+        process = group.process
+        if process is not None and process.poll() is None:
+            if time.monotonic() - group.started_at > 60:
+                group.restarts = 0  # it ran for a while: forget earlier crashes
+            return
+        now = time.monotonic()
+        if process is not None:
+            delay = min(RESTART_BACKOFF_MAX_SECONDS, 2**group.restarts)
+            log.error(
+                "%s group exited with code %s; restarting in %ds",
+                group.queue_name,
+                process.returncode,
+                delay,
+            )
+            group.process = None
+            group.restarts += 1
+            group.next_start = now + delay
+        if now >= group.next_start:
+            self.start(group)
+
+    def shutdown(self) -> int:
+        """Ask every group to stop, wait for running jobs, kill what does not stop in time."""
+        running = [g for g in self.groups if g.process and g.process.poll() is None]
+        for group in running:
+            group.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + SHUTDOWN_TIMEOUT_SECONDS + 10
+        for group in running:
+            try:
+                group.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.error("%s group did not stop in time; killing it", group.queue_name)
+                group.process.kill()
+                group.process.wait()
+        return 0

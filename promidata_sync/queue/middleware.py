@@ -1,0 +1,121 @@
+"""Dramatiq middleware that keeps job records and worker heartbeats in the database."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+
+import dramatiq
+from dramatiq.middleware import Middleware
+
+log = logging.getLogger(__name__)
+
+
+class JobRecords(Middleware):
+    """Mirror every message's life into a ``Job`` row: waiting → active → completed/failed,
+    or delayed while it waits for a retry.
+
+    Must come BEFORE ``Retries`` in the middleware list: "after" hooks run in reverse order,
+    so this one then runs after Retries has decided whether the message will be retried
+    (``message.failed``). A failure here is logged and never breaks message processing.
+    When a job fails for good, the stage's failure hook records it on its sync run.
+    """
+
+    def after_enqueue(self, broker, message, delay):
+        from promidata_sync.services import jobs
+
+        self._safely(jobs.job_enqueued, message, delay=delay or 0)
+
+    def before_process_message(self, broker, message):
+        from promidata_sync.services import jobs
+
+        self._safely(jobs.job_started, message)
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        from promidata_sync.services import jobs
+
+        if exception is None:
+            self._safely(jobs.job_completed, message, result=result)
+            return
+        trace = "".join(traceback.format_exception(exception, limit=30))
+        if message.failed:
+            self._safely(jobs.job_failed, message, error=_describe(exception), trace=trace)
+        else:
+            # Retries re-enqueued it with a delay; after_enqueue has marked it delayed.
+            self._safely(jobs.job_errored, message, error=_describe(exception), trace=trace)
+
+    def after_skip_message(self, broker, message):
+        from promidata_sync.services import jobs
+
+        self._safely(jobs.job_failed, message, error="skipped (too old or cancelled)", trace="")
+
+    @staticmethod
+    def _safely(fn, *args, **kwargs):
+        try:
+            fn(*args, **kwargs)
+        except Exception:
+            log.exception("job record update failed (%s)", getattr(fn, "__name__", fn))
+
+
+def _describe(exception: BaseException) -> str:
+    text = str(exception)
+    name = type(exception).__name__
+    return f"{name}: {text}" if text and name not in ("PermanentJobError",) else (text or name)
+
+
+class WorkerHeartbeats(Middleware):
+    """Each worker process writes a heartbeat row every few seconds while it runs.
+
+    The admin, ``promidata_status`` and ``/healthz`` read these to tell which workers are
+    alive. The thread is a daemon and stops with the worker.
+    """
+
+    def __init__(self):
+        self.worker_id = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker, worker):
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        consumed = worker.consumer_whitelist or broker.get_declared_queues()
+        queues = sorted(q for q in consumed if not q.endswith(".DQ"))
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._beat,
+            args=(queues, worker.worker_threads),
+            daemon=True,
+            name="promidata-heartbeat",
+        )
+        self._thread.start()
+
+    def before_worker_shutdown(self, broker, worker):
+        self._stop.set()
+        from promidata_sync.services import workers
+
+        try:
+            workers.heartbeat_remove(self.worker_id)
+        except Exception:
+            log.exception("could not remove the heartbeat of %s", self.worker_id)
+
+    def _beat(self, queues, threads):
+        from django.conf import settings
+        from django.db import close_old_connections
+
+        from promidata_sync.services import workers
+
+        while not self._stop.is_set():
+            try:
+                workers.heartbeat_write(self.worker_id, queues=queues, threads=threads)
+            except Exception:
+                log.exception("heartbeat failed")
+            finally:
+                close_old_connections()
+            self._stop.wait(settings.PROMIDATA_WORKER_HEARTBEAT_SECONDS)
+
+
+# Dramatiq's own CurrentMessage middleware gives actors their message; re-exported for stages.
+current_message = dramatiq.middleware.CurrentMessage.get_current_message

@@ -1,0 +1,275 @@
+"""Starting, stopping and retrying syncs, and the queue's statistics.
+
+These are what the admin, the commands and the JSON API call; each returns plain data in the
+shapes the old system's ``startSync`` / ``getQueueStats`` returned, in snake_case.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from catalog.models import Supplier
+from promidata_sync.conf import SyncConfig
+from promidata_sync.fetching import Fetcher
+from promidata_sync.models import Job, SyncItem, SyncRun
+from promidata_sync.queue.broker import (
+    QUEUES,
+    broker_check,
+    broker_counts,
+    ensure_in_process_worker,
+)
+from promidata_sync.services import runs
+from promidata_sync.services.direct import sync_direct
+from promidata_sync.services.feed_index import index_fetch, suppliers_ensure
+
+log = logging.getLogger(__name__)
+
+
+class UnknownSupplier(ValueError):
+    """No supplier with that code (or id) exists."""
+
+
+def start_sync(
+    supplier: Supplier | str | None = None,
+    use_queue: bool = True,
+    *,
+    trigger: str = SyncRun.Trigger.API,
+    force: bool = False,
+    refetch_all: bool = False,
+) -> dict:
+    """Start a sync of one supplier, or of every active supplier when ``supplier`` is None.
+
+    Queue mode returns at once with one job per supplier; a supplier that already has an
+    active run gets that run back (``status: "already_running"``) instead of a second one,
+    across processes and machines. Direct mode runs to the end in this process.
+
+    Returns ``{"success", "mode", "runs": [run ids], "jobs": [{"job_id", "queue_name",
+    "status", "run_id", "supplier"}], "message"}``. Raises ``UnknownSupplier`` and
+    ``BrokerUnavailable`` (with a clear message).
+    """
+    suppliers = _suppliers_for(supplier)
+    if not use_queue:
+        report = sync_direct(
+            [s.code for s in suppliers] if supplier is not None else None,
+            force=force,
+            refetch_all=refetch_all,
+            trigger=trigger,
+        )
+        return {
+            "success": report.ok,
+            "mode": SyncRun.Mode.DIRECT,
+            "runs": [r.pk for r in report.runs],
+            "jobs": [],
+            "message": report.index_error or "; ".join(report.errors),
+        }
+    broker_check()
+    ensure_in_process_worker()
+    jobs, run_ids = [], []
+    for each in suppliers:
+        jobs.append(_enqueue_supplier(each, trigger=trigger, force=force, refetch_all=refetch_all))
+        run_ids.append(jobs[-1]["run_id"])
+    return {
+        "success": True,
+        "mode": SyncRun.Mode.QUEUE,
+        "runs": run_ids,
+        "jobs": jobs,
+        "message": f"{sum(j['status'] == 'queued' for j in jobs)} sync(s) queued",
+    }
+
+
+def _suppliers_for(supplier: Supplier | str | None) -> list[Supplier]:
+    if isinstance(supplier, Supplier):
+        return [supplier]
+    if supplier is not None:
+        found = Supplier.objects.filter(code=supplier).first()
+        if found is None:
+            raise UnknownSupplier(f"unknown supplier {supplier!r}")
+        return [found]
+    # Every supplier: the index names them (a new profile has none stored yet).
+    config = SyncConfig.from_settings()
+    index = index_fetch(config=config, fetcher=Fetcher(config))
+    suppliers_ensure(index.supplier_codes())
+    return list(Supplier.objects.filter(is_active=True).order_by("code"))
+
+
+def _enqueue_supplier(supplier: Supplier, *, trigger: str, force: bool, refetch_all: bool):
+    from promidata_sync.tasks import sync_supplier
+
+    try:
+        run = runs.run_create(
+            supplier=supplier, trigger=trigger, mode=SyncRun.Mode.QUEUE, force=force
+        )
+    except runs.RunAlreadyActive as exc:
+        job = exc.run.jobs.filter(actor_name="sync_supplier").order_by("-id").first()
+        return {
+            "job_id": job.job_id if job else "",
+            "queue_name": sync_supplier.queue_name,
+            "status": "already_running",
+            "run_id": exc.run.pk,
+            "supplier": supplier.code,
+        }
+    if refetch_all:
+        runs.run_set(run.pk, refetch_all=True)
+    message = sync_supplier.message(run_id=run.pk)
+    # The run row must be committed before a worker looks for it.
+    transaction.on_commit(lambda: sync_supplier.broker.enqueue(message))
+    return {
+        "job_id": message.message_id,
+        "queue_name": sync_supplier.queue_name,
+        "status": "queued",
+        "run_id": run.pk,
+        "supplier": supplier.code,
+    }
+
+
+def get_queue_stats(queue_name: str | None = None) -> dict:
+    """Counts of one queue, or of all three with their sum under ``"total"``.
+
+    waiting, active, delayed and dead come from the broker; completed and failed from the
+    job records; total adds them all up.
+    """
+    names = [queue_name] if queue_name else list(QUEUES)
+    finished = {
+        (row["queue_name"], row["state"]): row["n"]
+        for row in Job.objects.filter(queue_name__in=names, state__in=Job.FINAL_STATES)
+        .values("queue_name", "state")
+        .annotate(n=Count("id"))
+    }
+    per_queue = {}
+    for name in names:
+        stats = broker_counts(name)
+        stats["completed"] = finished.get((name, Job.State.COMPLETED), 0)
+        stats["failed"] = finished.get((name, Job.State.FAILED), 0)
+        stats["total"] = sum(stats.values())
+        per_queue[name] = stats
+    if queue_name:
+        return {"queue_name": queue_name, **per_queue[queue_name]}
+    total = {key: sum(stats[key] for stats in per_queue.values()) for key in per_queue[names[0]]}
+    return {"queues": per_queue, "total": total}
+
+
+def stop_sync(run: SyncRun) -> SyncRun:
+    """Ask a run to stop. Queue runs end now (jobs still waiting will skip their work);
+    a direct run stops between two families, in the process that runs it."""
+    SyncRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(stop_requested=True)
+    run.refresh_from_db()
+    if run.finished_at:
+        return run
+    if run.mode == SyncRun.Mode.QUEUE or run.state == SyncRun.State.QUEUED or _is_stale(run):
+        return runs.run_finish(run)
+    return run
+
+
+def _is_stale(run: SyncRun, *, minutes: int = 30) -> bool:
+    """A direct run nobody has touched for a while: its process is gone."""
+    last = run.items.order_by("-updated_at").values_list("updated_at", flat=True).first()
+    last = max(filter(None, [last, run.started_at, run.created_at]))
+    return timezone.now() - last > timedelta(minutes=minutes)
+
+
+def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
+    """Run the failed families and images of ``run`` again, on the same run.
+
+    A finished run is reopened (unless its supplier has another active run, which raises
+    ``RunAlreadyActive``); its failed items go back to pending, and the run ends again when
+    they have. A run that failed before planning (unreadable feed) re-runs its supplier stage.
+    Returns ``{"run_id", "families", "images", "jobs": [...]}``.
+    """
+    run = _reopen(run, mode=SyncRun.Mode.QUEUE if use_queue else SyncRun.Mode.DIRECT)
+    failed = run.items.filter(state=SyncItem.State.FAILED)
+    items = list(failed.values_list("kind", "key", "url", "token"))
+    with transaction.atomic():
+        per_kind = dict(failed.values_list("kind").annotate(n=Count("id")))
+        failed.update(state=SyncItem.State.PENDING)
+        runs.run_add(
+            run.pk,
+            families_failed=-per_kind.get(SyncItem.Kind.FAMILY, 0),
+            images_failed=-per_kind.get(SyncItem.Kind.IMAGE, 0),
+        )
+    if use_queue:
+        broker_check()
+        ensure_in_process_worker()
+        jobs = _enqueue_retries(run, items)
+    else:
+        jobs = []
+        _retry_direct(run, items)
+    families = sum(1 for kind, *_ in items if kind == SyncItem.Kind.FAMILY)
+    return {"run_id": run.pk, "families": families, "images": len(items) - families, "jobs": jobs}
+
+
+def _reopen(run: SyncRun, *, mode: str) -> SyncRun:
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.select_for_update().get(pk=run.pk)
+            if run.finished_at:
+                run.state = SyncRun.State.RUNNING
+                run.finished_at = None
+                run.stop_requested = False
+                run.mode = mode
+                run.save(update_fields=["state", "finished_at", "stop_requested", "mode"])
+    except IntegrityError:
+        active = SyncRun.objects.filter(
+            supplier_id=run.supplier_id, state__in=SyncRun.ACTIVE_STATES
+        ).first()
+        raise runs.RunAlreadyActive(active) from None
+    return run
+
+
+def _enqueue_retries(run: SyncRun, items) -> list[dict]:
+    from promidata_sync.tasks import sync_product_family, sync_supplier, upload_image
+
+    messages = []
+    if run.planned_at is None:  # the supplier stage itself failed: run it again
+        messages.append(sync_supplier.message(run_id=run.pk))
+    for kind, key, url, token in items:
+        if kind == SyncItem.Kind.FAMILY:
+            messages.append(
+                sync_product_family.message(
+                    run_id=run.pk, supplier_id=run.supplier_id, family_sku=key, url=url, hash=token
+                )
+            )
+        elif kind == SyncItem.Kind.IMAGE:
+            messages.append(upload_image.message(run_id=run.pk, url=url))
+    broker = sync_supplier.broker
+    transaction.on_commit(lambda: [broker.enqueue(m) for m in messages])
+    return [
+        {"job_id": m.message_id, "queue_name": m.queue_name, "status": "queued", "run_id": run.pk}
+        for m in messages
+    ]
+
+
+def _retry_direct(run: SyncRun, items) -> None:
+    from promidata_sync.services.direct import retry_items_direct
+
+    retry_items_direct(run, items)
+
+
+def run_status(run: SyncRun) -> dict:
+    """A run as plain data (for the JSON API and ``--wait``)."""
+    run.refresh_from_db()
+    return {
+        "run_id": run.pk,
+        "supplier": run.supplier.code,
+        "state": run.state,
+        "mode": run.mode,
+        "trigger": run.trigger,
+        "families": {
+            "total": run.families_total,
+            "done": run.families_done,
+            "failed": run.families_failed,
+        },
+        "images": {
+            "total": run.images_total,
+            "done": run.images_done,
+            "failed": run.images_failed,
+        },
+        "summary": run.summary,
+        "message": run.message,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }

@@ -1,0 +1,297 @@
+"""The three queue stages, as plain functions the actors call.
+
+- ``supplier_stage``: read the index, plan the supplier (hash check before any fetch), mark
+  unchanged/vanished families, enqueue one message per family to fetch.
+- ``family_stage``: fetch one family JSON, write it in one transaction, enqueue its missing
+  images after commit.
+- ``image_stage``: download one image, store it content-addressed, link it to variants.
+
+Each stage finishes its run when it ends the run's last piece of work. Errors that retrying
+cannot fix raise ``PermanentJobError`` (the actors declare it in ``throws``, so Dramatiq fails
+the job at once); anything else propagates and is retried with backoff. When a job fails for
+good, ``stage_failed`` records it on the run so the run still comes to an end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Supplier
+from promidata_sync.conf import SyncConfig
+from promidata_sync.feed import FeedDataError, ImportEntry
+from promidata_sync.fetching import Fetcher, FetchError
+from promidata_sync.imaging import InvalidImage
+from promidata_sync.models import ImageSource, SyncItem, SyncRun
+from promidata_sync.services import runs
+from promidata_sync.services.families import family_fetch, family_write
+from promidata_sync.services.feed_index import FeedUnreadable, categories_sync, index_fetch
+from promidata_sync.services.media import (
+    image_fetch,
+    image_record_error,
+    image_source_set,
+    images_missing_for_supplier,
+    media_store,
+)
+from promidata_sync.services.planning import plan_apply_marks, supplier_plan
+
+log = logging.getLogger(__name__)
+
+
+class PermanentJobError(Exception):
+    """The job cannot succeed by being retried (broken JSON, 404, not an image...)."""
+
+
+class TransientJobError(Exception):
+    """The job may succeed later (timeout, 5xx, the supplier is locked by another sync)."""
+
+
+def report_progress(step: str, percentage: int) -> None:
+    """Record the running job's progress; a no-op outside a worker (direct calls, tests)."""
+    from dramatiq.middleware import CurrentMessage
+
+    from promidata_sync.services.jobs import job_progress
+
+    message = CurrentMessage.get_current_message()
+    if message is not None:
+        job_progress(message.message_id, step, percentage)
+
+
+def _send(actor_name: str, **kwargs) -> None:
+    import dramatiq
+
+    dramatiq.get_broker().get_actor(actor_name).send(**kwargs)
+
+
+def _open_run(run_id: int) -> SyncRun | None:
+    """The run, or None when it is finished or an operator asked it to stop."""
+    run = SyncRun.objects.select_related("supplier").filter(pk=run_id).first()
+    if run is None or run.finished_at or run.stop_requested:
+        return None
+    return run
+
+
+# --- supplier stage ------------------------------------------------------------------------
+@contextlib.contextmanager
+def supplier_lock(code: str):
+    """Hold the cluster-wide lock of one supplier's sync stage, or raise ``TransientJobError``.
+
+    A Dramatiq concurrent rate limiter (Redis with REDIS_URL) whose TTL outlives the stage's
+    time limit, so a killed worker's lock expires on its own; released on every exit path.
+    The run's own database constraint already allows one active run per supplier; this lock
+    also keeps a redelivered supplier message from running beside the original.
+    """
+    from django_dramatiq.apps import DjangoDramatiqConfig
+    from dramatiq.rate_limits import ConcurrentRateLimiter
+
+    ttl = settings.PROMIDATA_JOB_TIMEOUT_SUPPLIER + 60_000
+    limiter = ConcurrentRateLimiter(
+        DjangoDramatiqConfig.get_rate_limiter_backend(),
+        f"promidata-supplier-sync:{code}",
+        limit=1,
+        ttl=ttl,
+    )
+    with limiter.acquire(raise_on_failure=False) as acquired:
+        if not acquired:
+            raise TransientJobError(f"another sync of supplier {code} holds its lock")
+        yield
+
+
+def supplier_stage(run_id: int) -> dict:
+    """Plan one supplier's sync and enqueue its families. Idempotent: a second delivery
+    re-plans (already written families are now unchanged) and re-sends pending work only."""
+    run = _open_run(run_id)
+    if run is None:
+        return {"skipped": "run finished or stopped"}
+    supplier = run.supplier
+    with supplier_lock(supplier.code):
+        runs.run_mark_running(run)
+        report_progress("parsing_import", 10)
+        config = SyncConfig.from_settings()
+        fetcher = Fetcher(config)
+        try:
+            index = index_fetch(config=config, fetcher=fetcher)
+        except FeedUnreadable as exc:
+            if not exc.permanent:
+                raise TransientJobError(str(exc)) from None
+            runs.run_finish(run, failed_reason=str(exc))
+            raise PermanentJobError(str(exc)) from None
+        categories_sync(index, config=config, fetcher=fetcher)
+
+        report_progress("hash_check", 60)
+        entries = index.by_supplier().get(supplier.code, [])
+        plan = supplier_plan(
+            supplier,
+            entries,
+            malformed=list(index.malformed),
+            force=run.force,
+            refetch_all=run.refetch_all,
+            mass_deactivation_ratio=config.mass_deactivation_ratio,
+        )
+        plan_apply_marks(supplier, plan)
+        if run.planned_at is None:  # the first delivery decides the run's plan counters
+            runs.run_set(
+                run.pk,
+                entries=plan.entries,
+                families_unchanged=plan.unchanged,
+                families_deactivated=len(plan.deactivate),
+                families_reactivated=len(plan.reactivate),
+                deactivation_refused=bool(plan.refusal),
+            )
+            for line in filter(
+                None,
+                [
+                    plan.refusal,
+                    "" if entries else f"Import.txt lists no families of {supplier.code}",
+                ],
+            ):
+                runs.run_append_message(run.pk, line)
+        runs.items_plan(
+            run.pk,
+            kind=SyncItem.Kind.FAMILY,
+            items=[(e.family_sku, e.url, e.hash) for e in plan.to_fetch],
+        )
+        leftovers = images_missing_for_supplier(supplier.pk)
+        runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in leftovers])
+        # Planned before anything is sent, so the last job to end can tell the run is over.
+        runs.run_set(run.pk, planned_at=timezone.now())
+
+        report_progress("enqueueing_families", 70)
+        pending = run.items.filter(state=SyncItem.State.PENDING)
+        families = images = 0
+        for key, url, token in (
+            pending.filter(kind=SyncItem.Kind.FAMILY).values_list("key", "url", "token").iterator()
+        ):
+            _send(
+                "sync_product_family",
+                run_id=run.pk,
+                supplier_id=supplier.pk,
+                family_sku=key,
+                url=url,
+                hash=token,
+            )
+            families += 1
+        for url in pending.filter(kind=SyncItem.Kind.IMAGE).values_list("url", flat=True):
+            _send("upload_image", run_id=run.pk, url=url)
+            images += 1
+    report_progress("complete", 100)
+    runs.run_finish_if_complete(run.pk)
+    return {
+        "supplier": supplier.code,
+        "entries": plan.entries,
+        "families_enqueued": families,
+        "images_enqueued": images,
+        "unchanged": plan.unchanged,
+        "deactivated": len(plan.deactivate),
+        "refused": plan.refusal,
+    }
+
+
+# --- family stage --------------------------------------------------------------------------
+def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, hash: str) -> dict:
+    """Fetch and write one family; enqueue its missing images after the commit."""
+    run = _open_run(run_id)
+    if run is None:
+        return {"skipped": "run finished or stopped"}
+    supplier = Supplier.objects.get(pk=supplier_id)
+    entry = ImportEntry(
+        url=url, hash=hash, supplier_code=supplier.code, family_sku=family_sku, line_number=0
+    )
+    report_progress("product", 30)
+    config = SyncConfig.from_settings()
+    try:
+        record = family_fetch(entry, config=config, fetcher=Fetcher(config))
+    except FetchError as exc:
+        if exc.permanent:
+            raise PermanentJobError(str(exc)) from None
+        raise TransientJobError(str(exc)) from None
+    except FeedDataError as exc:
+        raise PermanentJobError(str(exc)) from None
+    report_progress("variants", 70)
+    with transaction.atomic():
+        try:
+            result = family_write(supplier=supplier, entry=entry, record=record, run_id=run_id)
+        except FeedDataError as exc:
+            raise PermanentJobError(str(exc)) from None
+        missing = list(result.missing_image_urls)
+        transaction.on_commit(
+            lambda: [_send("upload_image", run_id=run_id, url=u) for u in missing]
+        )
+    runs.run_finish_if_complete(run_id)
+    return {
+        "family_sku": family_sku,
+        "product_id": result.product_id,
+        "created": result.created,
+        "variants": result.variants,
+        "price_tiers": result.price_tiers,
+        "images_enqueued": len(missing),
+    }
+
+
+# --- image stage ---------------------------------------------------------------------------
+def image_stage(*, run_id: int, url: str) -> dict:
+    """Download, verify and store one image, and link it to every variant declaring it."""
+    run = _open_run(run_id)
+    if run is None:
+        return {"skipped": "run finished or stopped"}
+    known = ImageSource.objects.filter(url=url, media__isnull=False).select_related("media").first()
+    if known is not None:  # stored meanwhile (another run, or a redelivery)
+        with transaction.atomic():
+            links = image_source_set(
+                url, known.media, etag=known.etag, last_modified=known.last_modified
+            )
+            runs.item_record(
+                run_id,
+                kind=SyncItem.Kind.IMAGE,
+                key=url,
+                url=url,
+                done_counters={"images_reused": 1},
+            )
+        runs.run_finish_if_complete(run_id)
+        return {"url": url, "media": known.media.sha256, "uploaded": False, "links": links}
+    config = SyncConfig.from_settings()
+    try:
+        image = image_fetch(url, config=config, fetcher=Fetcher(config))
+    except FetchError as exc:
+        if exc.permanent:
+            raise PermanentJobError(str(exc)) from None
+        raise TransientJobError(str(exc)) from None
+    except InvalidImage as exc:
+        raise PermanentJobError(f"not a usable image: {exc}") from None
+    stored = media_store(image, run_id=run_id)
+    runs.run_finish_if_complete(run_id)
+    return {
+        "url": url,
+        "media": stored.media.sha256,
+        "uploaded": stored.uploaded,
+        "links": stored.links,
+    }
+
+
+# --- failures ------------------------------------------------------------------------------
+def stage_failed(actor_name: str, kwargs: dict, error: str) -> None:
+    """A job failed for good: account for it on its run, so the run still ends."""
+    run_id = kwargs.get("run_id")
+    if run_id is None or not SyncRun.objects.filter(pk=run_id).exists():
+        return
+    if actor_name == "sync_supplier":
+        runs.run_finish(SyncRun.objects.get(pk=run_id), failed_reason=error)
+        return
+    if actor_name == "sync_product_family":
+        runs.item_record(
+            run_id,
+            kind=SyncItem.Kind.FAMILY,
+            key=kwargs["family_sku"],
+            url=kwargs.get("url", ""),
+            error=error,
+        )
+    elif actor_name == "upload_image":
+        image_record_error(kwargs["url"], error)
+        runs.item_record(
+            run_id, kind=SyncItem.Kind.IMAGE, key=kwargs["url"], url=kwargs["url"], error=error
+        )
+    runs.run_finish_if_complete(run_id)

@@ -1,0 +1,242 @@
+"""The committed sample_feed/ matches its builder and is internally consistent."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+from urllib.request import url2pathname
+
+import pytest
+from PIL import Image
+
+from promidata_sync.devtools import build_sample_feed as builder
+
+ROOT = builder.DEFAULT_OUTPUT
+REBUILD_HINT = "sample_feed/ is stale: run `python -m promidata_sync.devtools.build_sample_feed`"
+
+
+def _on_disk(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _family(path: str) -> dict:
+    return json.loads((ROOT / path).read_bytes())
+
+
+def _index_lines() -> list[str]:
+    return (ROOT / "Import" / "Import.txt").read_bytes().decode("utf-8-sig").splitlines()
+
+
+def _resolve(document: str, url: str) -> Path:
+    """Resolve ``url`` the way the importer does: urljoin against the document's file URL."""
+    joined = urljoin((ROOT / document).resolve().as_uri(), url)
+    parts = urlsplit(joined)
+    assert parts.scheme == "file", joined
+    return Path(url2pathname(unquote(parts.path)))
+
+
+# ---------------------------------------------------------------------- freshness
+
+
+def test_committed_files_match_the_builder(tmp_path):
+    rebuilt = tmp_path / "sample_feed"
+    builder.build(rebuilt)
+    committed, fresh = _on_disk(ROOT), _on_disk(rebuilt)
+    assert sorted(committed) == sorted(fresh), REBUILD_HINT
+    stale = [path for path in fresh if committed[path] != fresh[path]]
+    assert not stale, f"{REBUILD_HINT} ({stale})"
+    assert fresh == builder.render_files()
+
+
+def test_build_replaces_a_previous_build_but_not_foreign_folders(tmp_path):
+    target = tmp_path / "out"
+    builder.build(target)
+    (target / "A23" / "leftover.json").write_text("{}")
+    builder.build(target)
+    assert not (target / "A23" / "leftover.json").exists()
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("mine")
+    with pytest.raises(ValueError):
+        builder.build(foreign)
+    assert (foreign / "keep.txt").read_text() == "mine"
+
+
+def test_sample_is_small():
+    total = sum(len(data) for data in _on_disk(ROOT).values())
+    assert total < 400 * 1024
+    assert len(builder.FAMILIES) in range(25, 36)
+
+
+# ---------------------------------------------------------------------- Import.txt
+
+
+def test_import_txt_quirks():
+    raw = (ROOT / "Import" / "Import.txt").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.count(b"\r\n") == raw.count(b"\n")
+    lines = _index_lines()
+    assert lines[0] == "../CAT.csv"
+    assert lines.count("") == 1
+    assert builder.GARBAGE_LINE in lines
+    products = [line for line in lines if "|" in line]
+    assert len(products) - len(set(products)) == 1  # exactly one exact duplicate
+    assert len(set(products)) == len(builder.FAMILIES)
+
+
+def test_import_hashes_match_file_bytes():
+    for line in _index_lines():
+        if "|" not in line:
+            continue
+        url, digest = line.split("|")
+        body = _resolve("Import/Import.txt", url).read_bytes()
+        assert hashlib.sha1(body).hexdigest().upper() == digest, url
+
+
+def test_every_relative_url_resolves_inside_the_feed():
+    root = ROOT.resolve()
+    references = list(builder.iter_relative_urls(_on_disk(ROOT)))
+    rows = csv.DictReader(io.StringIO((ROOT / "CAT.csv").read_text("utf-8-sig")), delimiter=";")
+    references += [("CAT.csv", row["IMAGE"]) for row in rows if row["IMAGE"]]
+    assert len(references) > 100
+    for document, url in references:
+        assert "://" not in url and not url.startswith("/"), url
+        target = _resolve(document, url)
+        assert target.is_file(), (document, url)
+        assert target.resolve().is_relative_to(root), (document, url)
+
+
+def test_no_absolute_urls_or_real_profiles():
+    for path, data in _on_disk(ROOT).items():
+        if path.startswith("Images/"):
+            continue
+        text = data.decode("utf-8-sig")
+        for needle in ("http://", "https://", "promi-dl", "amazonaws", "/Profiles/Live/"):
+            assert needle not in text, (path, needle)
+
+
+# ---------------------------------------------------------------------- images
+
+
+def test_images_are_small_real_images_named_by_content():
+    images = sorted((ROOT / "Images").iterdir())
+    assert 18 <= len(images) <= 24
+    formats = set()
+    for path in images:
+        data = path.read_bytes()
+        assert path.stem == hashlib.sha256(data).hexdigest()
+        assert len(data) <= 3 * 1024, path.name
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        formats.add(image.format)
+        assert {"png": "PNG", "jpg": "JPEG"}[path.suffix[1:]] == image.format
+        assert 48 <= image.width <= 96 and image.width == image.height
+    assert formats == {"PNG", "JPEG"}
+
+
+def test_png_encoder_round_trips_through_pillow():
+    spec = next(s for s in builder.IMAGES if s.fmt == "png")
+    image = Image.open(io.BytesIO(spec.render())).convert("RGB")
+    palette, rows = spec.palette(), spec.pixels()
+    for y in range(0, spec.size, 7):
+        for x in range(0, spec.size, 5):
+            assert image.getpixel((x, y)) == palette[rows[y][x]]
+
+
+# ---------------------------------------------------------------------- CAT.csv
+
+
+def test_categories_csv():
+    raw = (ROOT / "CAT.csv").read_bytes()
+    assert raw.startswith("\ufeffKEY;DE;EN;NL;ICON;IMAGE;FR\r\n".encode())
+    text = raw.decode("utf-8-sig")
+    assert "ä" in text or "ü" in text
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert any(";" in row["DE"] for row in rows)
+    assert any(row["DE"] == "Taschen / Einkaufstaschen" for row in rows)
+    keys = {row["KEY"] for row in rows}
+    for path in (ROOT).glob("A*/*.json"):
+        key = json.loads(path.read_bytes())["NonLanguageDependedProductDetails"]["Category"]
+        parts = key.split("/")
+        assert {"/".join(parts[: n + 1]) for n in range(len(parts))} <= keys
+
+
+# ---------------------------------------------------------------------- tricky cases
+
+
+def test_file_names_and_stems():
+    for name in (
+        "A23/A23-P300.18.json",
+        "A130/A130-mo1001b.json",
+        "A360/A360-CMSOCK_CS01.json",
+        "A130/A130-100+1.json",
+    ):
+        doc = _family(name)
+        assert doc["Sku"] == Path(name).name.removesuffix(".json")
+    assert any(line.startswith("../A130/A130-100%2B1.json|") for line in _index_lines())
+
+
+def test_supplier_conventions():
+    for path in ROOT.glob("A*/*.json"):
+        doc = json.loads(path.read_bytes())
+        region = {"A23": "BENELUX", "A130": "EURO", "A360": "DEU"}[doc["ANumber"]]
+        assert doc["ANumber"] == path.parent.name
+        assert list(doc["ProductPriceCountryBased"]) == [region]
+        children = doc["ChildProducts"]
+        assert 1 <= len(children) <= 4
+        for child in children:
+            block = child["ProductPriceCountryBased"][region]
+            sell, buy = block["RecommendedSellingPrice"], block["GeneralBuyingPrice"]
+            if doc["ANumber"] == "A130":
+                assert "fr" not in child["ProductDetails"] and len(buy) != len(sell)
+            if doc["ANumber"] == "A360":
+                assert len(children) == 1 and child["Sku"] == doc["Sku"]
+
+
+def test_tricky_content():
+    assert _family("A23/A23-100512.json")["ProductDetails"]["de"]["Description"] == []
+    pen = _family("A23/A23-200100.json")["ChildProducts"][0]
+    tiers = pen["ProductPriceCountryBased"]["BENELUX"]["RecommendedSellingPrice"]
+    assert {"Price": 0.0, "Quantity": 10000, "OnRequest": True, "Valuta": "EURO"} in tiers
+    mug = _family("A23/A23-200200.json")
+    assert mug["ChildProducts"][1]["ProductDetails"]["de"]["Image"] is None
+    assert mug["ProductDetails"]["de"]["Image"]["Url"]
+    assert _family("A23/A23-300300.json")["ChildHasErrors"] is True
+    socks = _family("A23/A23-600600.json")
+    assert socks["ChildProducts"][0]["ProductDetails"]["de"]["IsActive"] == "True"
+    on_request = socks["ChildProducts"][0]["ProductPriceCountryBased"]["BENELUX"]
+    assert on_request["RecommendedSellingPrice"][0]["OnRequest"] == "False"
+    jacket = _family("A23/A23-500500.json")["ChildProducts"][0]
+    assert jacket["NonLanguageDependedProductDetails"]["OuterCartonWeightNetKG"] == "15,8"
+    web_shop = _family("A23/A23-100804.json")["ChildProducts"][0][
+        "NonLanguageDependedProductDetails"
+    ]["WebShopInformation"]
+    assert web_shop["OuterCartonWeightNetKG"] == "15,8"
+    tee = _family("A23/A23-400410.json")["ChildProducts"]
+    assert set(tee[0]["ProductDetails"]) == {"de", "en", "fr", "nl"}
+    assert set(tee[2]["ProductDetails"]) == {"de", "en"}
+    assert _family("A130/A130-893750.json")["ChildProducts"][0]["Ean"] is None
+    assert _family("A130/A130-893730.json")["ChildProducts"][-1]["Ean"] == ""
+
+
+def test_images_repeat_where_real_feeds_repeat_them():
+    bag = _family("A23/A23-100804.json")
+    first = bag["ChildProducts"][0]["ProductDetails"]
+    assert len({json.dumps(d["Image"]) for d in first.values()}) == 1
+    assert bag["ProductDetails"]["en"]["Image"] == first["en"]["Image"]
+    a23 = _family("A23/A23-110100.json")["ChildProducts"][0]["ProductDetails"]["de"]["Image"]
+    a130 = _family("A130/A130-110100.json")["ChildProducts"][0]["ProductDetails"]["de"]["Image"]
+    assert a23["Url"] == a130["Url"]
+    jumbo = _family("A360/A360-3300300.json")["ChildProducts"][0]["ProductDetails"]["de"]
+    assert jumbo["MediaGalleryImages"][0]["Url"] == jumbo["Image"]["Url"]
+
+
+def test_readme_lists_every_tricky_case():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert "build_sample_feed" in readme
+    for what, family in builder.TRICKY_CASES:
+        assert f"{what}: {family}" in readme

@@ -141,3 +141,12 @@ def ensure_in_process_worker() -> dramatiq.Worker | None:
             _in_process_worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
             _in_process_worker.start()
         return _in_process_worker
+
+
+def stop_in_process_worker() -> None:
+    """Stop the in-process worker if one runs (it finishes its current jobs first)."""
+    global _in_process_worker
+    with _worker_lock:
+        worker, _in_process_worker = _in_process_worker, None
+    if worker is not None:
+        worker.stop()

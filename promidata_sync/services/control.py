@@ -88,13 +88,20 @@ def _suppliers_for(supplier: Supplier | str | None) -> list[Supplier]:
     if supplier is not None:
         found = Supplier.objects.filter(code=supplier).first()
         if found is None:
-            raise UnknownSupplier(f"unknown supplier {supplier!r}")
+            _discover_suppliers()  # a supplier new to the feed is not stored yet
+            found = Supplier.objects.filter(code=supplier).first()
+        if found is None:
+            raise UnknownSupplier(f"unknown supplier {supplier!r} (not in Import.txt either)")
         return [found]
-    # Every supplier: the index names them (a new profile has none stored yet).
+    _discover_suppliers()
+    return list(Supplier.objects.filter(is_active=True).order_by("code"))
+
+
+def _discover_suppliers() -> None:
+    """Create the suppliers Import.txt names (a new profile has none stored yet)."""
     config = SyncConfig.from_settings()
     index = index_fetch(config=config, fetcher=Fetcher(config))
     suppliers_ensure(index.supplier_codes())
-    return list(Supplier.objects.filter(is_active=True).order_by("code"))
 
 
 def _enqueue_supplier(supplier: Supplier, *, trigger: str, force: bool, refetch_all: bool):

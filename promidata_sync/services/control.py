@@ -52,6 +52,8 @@ def start_sync(
     "status", "run_id", "supplier"}], "message"}``. Raises ``UnknownSupplier`` and
     ``BrokerUnavailable`` (with a clear message).
     """
+    if use_queue:
+        broker_check()  # before anything else: one clear line if Redis is down
     suppliers = _suppliers_for(supplier)
     if not use_queue:
         report = sync_direct(
@@ -67,7 +69,6 @@ def start_sync(
             "jobs": [],
             "message": report.index_error or "; ".join(report.errors),
         }
-    broker_check()
     ensure_in_process_worker()
     jobs, run_ids = [], []
     for each in suppliers:

@@ -226,3 +226,33 @@ def test_without_redis_queue_mode_runs_in_process(
 
     assert run.state == SyncRun.State.COMPLETED
     assert catalog_as_feed() == normalise_expected(feed.expected())
+
+
+def test_stop_sync_ends_a_queued_run_and_its_waiting_jobs_do_nothing(
+    feed, feed_server, sync_config, start_workers
+):
+    from promidata_sync.api import stop_sync
+
+    feed_server.latency_ms = 200
+    workers = start_workers()
+    result = start_sync(None, use_queue=True)
+    deadline = time.monotonic() + 30
+    while not SyncRun.objects.filter(families_done__gte=1).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    for run in SyncRun.objects.filter(pk__in=result["runs"]):
+        stop_sync(run)
+
+    runs = wait_for_runs(result["runs"])
+    assert {run.state for run in runs} == {SyncRun.State.STOPPED}
+    time.sleep(2)  # let the workers drain what was queued
+    workers.stop()
+    written = Product.objects.count()
+    assert written < 12  # stopped between families: not everything was written
+    family_jobs = Job.objects.filter(actor_name="sync_product_family")
+    assert set(family_jobs.values_list("state", flat=True)) == {Job.State.COMPLETED}
+    skipped = family_jobs.filter(result__skipped__isnull=False).count()
+    wrote = family_jobs.filter(result__product_id__isnull=False).count()
+    assert skipped >= 1  # jobs still waiting when the run stopped did nothing
+    assert (wrote, wrote + skipped) == (written, family_jobs.count())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -239,3 +240,36 @@ def test_changed_family_costs_the_same_queries_with_1_or_40_variants(settings):
 
     assert queries_for(1) == queries_for(40)
     assert PriceTier.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)  # the sync runs in another thread and connection
+def test_stop_sync_stops_a_direct_run_between_families(feed, feed_server, sync_config):
+    import threading
+    import time
+
+    from promidata_sync.api import stop_sync
+
+    feed_server.latency_ms = 500  # the stop flag is read once a second
+    config = replace(sync_config, fetch_concurrency=1)
+    outcome = {}
+
+    def sync():
+        try:
+            outcome["report"] = sync_direct(config=config)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=sync)
+    worker.start()
+    deadline = time.monotonic() + 20
+    while not SyncRun.objects.filter(families_done__gte=1, state="running").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+    stop_sync(SyncRun.objects.get(state="running"))
+    worker.join(timeout=30)
+
+    runs = outcome["report"].runs
+    assert runs[0].state == SyncRun.State.STOPPED
+    assert runs[0].families_done < 6
+    assert Product.objects.count() < 12

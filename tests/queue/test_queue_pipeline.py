@@ -13,7 +13,7 @@ from django.db import connection
 from catalog.models import Media, PriceTier, Product, Variant, VariantMedia
 from promidata_sync.api import get_job_status, get_queue_stats, retry_failed, start_sync
 from promidata_sync.devtools.feedgen import FeedSpec
-from promidata_sync.models import ImageSource, Job, SyncItem, SyncRun, VariantImage
+from promidata_sync.models import ImageSource, Job, SyncItem, SyncRun, VariantImage, WorkerHeartbeat
 from promidata_sync.services.direct import sync_direct
 from tests.catalog_state import (
     assert_images_linked_and_stored,
@@ -256,3 +256,26 @@ def test_stop_sync_ends_a_queued_run_and_its_waiting_jobs_do_nothing(
     wrote = family_jobs.filter(result__product_id__isnull=False).count()
     assert skipped >= 1  # jobs still waiting when the run stopped did nothing
     assert (wrote, wrote + skipped) == (written, family_jobs.count())
+
+
+def test_sigterm_stops_workers_gracefully_and_nothing_is_lost(
+    feed, feed_server, sync_config, start_workers
+):
+    feed_server.latency_ms = 150
+    workers = start_workers()
+    result = start_sync(None, use_queue=True)
+    deadline = time.monotonic() + 30
+    while not SyncRun.objects.filter(families_done__gte=1).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    assert workers.stop() == 0  # SIGTERM: running jobs finish, prefetched ones go back
+
+    assert not Job.objects.filter(state=Job.State.ACTIVE).exists()
+    assert not WorkerHeartbeat.objects.exists()  # each worker said goodbye
+    assert SyncRun.objects.filter(pk__in=result["runs"], finished_at__isnull=True).exists()
+
+    start_workers()
+    runs = wait_for_runs(result["runs"])
+    assert all(run.state == SyncRun.State.COMPLETED for run in runs)
+    assert catalog_as_feed() == normalise_expected(feed.expected())

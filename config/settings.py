@@ -64,6 +64,8 @@ TEMPLATES = [
 # Default: a SQLite file under var/, so the project runs with nothing but Python.
 VAR_DIR = Path(env.str("PROMIDATA_VAR_DIR", default=str(BASE_DIR / "var")))
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if "DATABASE_URL" not in env.ENVIRON:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the admin read while a sync writes; IMMEDIATE transactions take the write lock
     # up front, so concurrent writers (worker threads and processes) wait for each other
@@ -92,6 +94,46 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Setting AWS_STORAGE_BUCKET_NAME moves media to S3 or an S3-compatible store (Cloudflare R2,
+# MinIO) through django-storages; docs/storage.md has examples. Read into local names only:
+# module-level AWS_* settings would become silent fallbacks for every S3Storage instance.
+_media_bucket = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if _media_bucket:
+    from django.core.exceptions import ImproperlyConfigured
+
+    _s3_keys = {
+        name: env.str(name, default="") for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    }
+    if not all(_s3_keys.values()):
+        _missing = " and ".join(name for name, value in _s3_keys.items() if not value)
+        raise ImproperlyConfigured(
+            f"AWS_STORAGE_BUCKET_NAME is set ({_media_bucket!r}) but {_missing} "
+            f"{'is' if ' and ' not in _missing else 'are'} not: set the bucket's access keys, "
+            "or unset AWS_STORAGE_BUCKET_NAME to keep media on the local disk"
+        )
+    _media_domain = env.str("AWS_S3_CUSTOM_DOMAIN", default="")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _media_bucket,
+            "access_key": _s3_keys["AWS_ACCESS_KEY_ID"],
+            "secret_key": _s3_keys["AWS_SECRET_ACCESS_KEY"],
+            # Empty means AWS itself; R2 needs https://<account id>.r2.cloudflarestorage.com.
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            # R2 takes "auto"; AWS needs the bucket's region (e.g. eu-central-1).
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            # "path" for stores without virtual-host buckets (MinIO, loopback); empty = boto's.
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+            "custom_domain": _media_domain or None,
+            # A public custom domain needs no signed URLs; a private bucket does.
+            "querystring_auth": env.bool("AWS_QUERYSTRING_AUTH", default=not _media_domain),
+            # Keys are content-addressed: the same key always holds the same bytes.
+            "file_overwrite": True,
+            "default_acl": None,  # the bucket's own policy decides; R2 has no object ACLs
+            # An object never changes under its key, so caches may keep it for good.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -148,6 +190,11 @@ PROMIDATA_MAX_IMAGE_PIXELS = env.int("PROMIDATA_MAX_IMAGE_PIXELS", default=40_00
 # A supplier whose Import.txt entry count falls below this share of its last complete run
 # deactivates nothing unless the sync is forced (a truncated or half-published feed).
 PROMIDATA_MASS_DEACTIVATION_RATIO = env.float("PROMIDATA_MASS_DEACTIVATION_RATIO", default=0.5)
+
+# --- JSON API ---------------------------------------------------------------------------------
+# Scripts call api/ with "Authorization: Bearer <PROMIDATA_API_TOKEN>". Empty (the default)
+# turns token authentication off: only staff sessions with the operate_sync permission get in.
+PROMIDATA_API_TOKEN = env.str("PROMIDATA_API_TOKEN", default="")
 
 # --- Queue (Dramatiq) -------------------------------------------------------------------------
 # With REDIS_URL (redis:// or rediss://) the queues live in Redis and any number of worker

@@ -24,7 +24,7 @@ from promidata_sync.queue.broker import (
     ensure_in_process_worker,
 )
 from promidata_sync.services import runs
-from promidata_sync.services.direct import sync_direct
+from promidata_sync.services.direct import sync_direct, sync_supplier_direct
 from promidata_sync.services.feed_index import index_fetch, suppliers_ensure
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,11 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
     they have. A run that failed before planning (unreadable feed) re-runs its supplier stage.
     Returns ``{"run_id", "families", "images", "jobs": [...]}``.
     """
+    if use_queue:
+        broker_check()  # before touching the run: never leave it reopened with nothing queued
+    replan = run.planned_at is None  # the supplier stage itself failed (unreadable feed)
+    if not replan and not run.items.filter(state=SyncItem.State.FAILED).exists():
+        return {"run_id": run.pk, "families": 0, "images": 0, "jobs": []}  # nothing failed
     run = _reopen(run, mode=SyncRun.Mode.QUEUE if use_queue else SyncRun.Mode.DIRECT)
     failed = run.items.filter(state=SyncItem.State.FAILED)
     items = list(failed.values_list("kind", "key", "url", "token"))
@@ -199,12 +204,13 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
             families_failed=-per_kind.get(SyncItem.Kind.FAMILY, 0),
             images_failed=-per_kind.get(SyncItem.Kind.IMAGE, 0),
         )
+    jobs = []
     if use_queue:
-        broker_check()
         ensure_in_process_worker()
-        jobs = _enqueue_retries(run, items)
+        jobs = _enqueue_retries(run, items, replan=replan)
+    elif replan:
+        sync_supplier_direct(run.supplier, run=run)
     else:
-        jobs = []
         _retry_direct(run, items)
     families = sum(1 for kind, *_ in items if kind == SyncItem.Kind.FAMILY)
     return {"run_id": run.pk, "families": families, "images": len(items) - families, "jobs": jobs}
@@ -228,11 +234,11 @@ def _reopen(run: SyncRun, *, mode: str) -> SyncRun:
     return run
 
 
-def _enqueue_retries(run: SyncRun, items) -> list[dict]:
+def _enqueue_retries(run: SyncRun, items, *, replan: bool) -> list[dict]:
     from promidata_sync.tasks import sync_product_family, sync_supplier, upload_image
 
     messages = []
-    if run.planned_at is None:  # the supplier stage itself failed: run it again
+    if replan:  # the supplier stage itself failed: run it again
         messages.append(sync_supplier.message(run_id=run.pk))
     for kind, key, url, token in items:
         if kind == SyncItem.Kind.FAMILY:

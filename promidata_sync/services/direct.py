@@ -33,7 +33,10 @@ from promidata_sync.services.feed_index import (
 from promidata_sync.services.media import (
     image_fetch,
     image_record_error,
+    image_store,
+    image_validators,
     images_missing_for_supplier,
+    images_pending_for_run,
     media_store,
 )
 from promidata_sync.services.planning import plan_apply_marks, supplier_plan
@@ -236,7 +239,6 @@ def _sync_families(run, supplier, index, config, fetcher, progress, stopper, for
     runs.run_set(
         run.pk,
         entries=plan.entries,
-        families_total=len(plan.to_fetch),
         families_unchanged=plan.unchanged,
         families_deactivated=len(plan.deactivate),
         families_reactivated=len(plan.reactivate),
@@ -284,34 +286,59 @@ def _record_family_failure(run, entry, error: BaseException) -> None:
 
 
 def _sync_images(run, supplier, config, fetcher, progress, stopper) -> None:
-    urls = images_missing_for_supplier(supplier.pk)
-    # Families planned their own images; this adds those earlier runs could not store.
-    runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in urls])
-    _download_images(run, urls, config, fetcher, progress, stopper)
+    leftovers = images_missing_for_supplier(supplier.pk)
+    # Images earlier runs could not store, beside those the changed families planned (their
+    # missing images and the stored ones to revalidate).
+    runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in leftovers])
+    _download_images(run, images_pending_for_run(run.pk), config, fetcher, progress, stopper)
 
 
 def _download_images(run, urls, config, fetcher, progress, stopper) -> None:
+    """Download ``urls`` in threads (conditionally when their bytes are stored) and store or
+    re-link each in this thread; failures are recorded on the run, one by one."""
     progress.start(f"{run.supplier.code} images", len(urls))
-    fetch = lambda url: image_fetch(url, config=config, fetcher=fetcher)  # noqa: E731
+    validators = image_validators(urls)
+
+    def fetch(url: str):
+        etag, last_modified = validators.get(url, ("", ""))
+        return image_fetch(
+            url, config=config, fetcher=fetcher, etag=etag, last_modified=last_modified
+        )
+
     for url, image, error in bounded_map(
         fetch, urls, concurrency=config.fetch_concurrency, should_stop=stopper
     ):
         if error is None:
-            media_store(image, run_id=run.pk)
-        elif isinstance(error, FetchError | InvalidImage):
-            image_record_error(url, str(error))
-            runs.item_record(
-                run.pk,
-                kind=SyncItem.Kind.IMAGE,
-                key=url,
-                url=url,
-                error=str(error),
-                permanent=getattr(error, "permanent", True),
-            )
-        else:
-            raise error
+            error = _store_image(run, url, image, config, fetcher)
+        if error is not None:
+            _record_image_failure(run, url, error)
         progress.advance()
     progress.finish()
+
+
+def _store_image(run, url, image, config, fetcher) -> Exception | None:
+    """Store or re-link one downloaded image; return the error that stopped it, if any."""
+    try:
+        if image_store(image, run_id=run.pk) is None:
+            # A 304, but the URL's media went away meanwhile (pruned): fetch it whole.
+            media_store(image_fetch(url, config=config, fetcher=fetcher), run_id=run.pk)
+    except (FetchError, InvalidImage) as exc:
+        return exc
+    return None
+
+
+def _record_image_failure(run, url, error: BaseException) -> None:
+    if not isinstance(error, FetchError | InvalidImage):
+        raise error
+    image_record_error(url, str(error))
+    runs.item_record(
+        run.pk,
+        kind=SyncItem.Kind.IMAGE,
+        key=url,
+        url=url,
+        error=str(error),
+        permanent=getattr(error, "permanent", True),
+    )
 
 
 def retry_items_direct(run: SyncRun, items) -> SyncRun:

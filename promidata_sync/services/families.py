@@ -62,8 +62,12 @@ VARIANT_FIELDS = [
 class FamilyWriteResult:
     """What ``family_write`` did.
 
-    ``missing_image_urls`` are the declared images with no stored bytes (with a run: only
-    those the run had not planned yet), to be downloaded after commit.
+    ``missing_image_urls`` are the declared images with no stored bytes, to be downloaded
+    after commit; with a run, ``new_image_urls`` are those of them the run had not planned
+    yet. ``counted`` is False when the run had already counted this family (a second
+    delivery of the same job), in which case nothing new was planned either.
+    ``known_image_urls`` are the declared images whose bytes are stored (linked already), to
+    be revalidated with a conditional GET after commit; ``new_image_urls`` covers them too.
     """
 
     product_id: int
@@ -73,6 +77,9 @@ class FamilyWriteResult:
     price_tiers: int
     images_linked: int
     missing_image_urls: list[str] = field(default_factory=list)
+    known_image_urls: list[str] = field(default_factory=list)
+    new_image_urls: list[str] = field(default_factory=list)
+    counted: bool = True
 
 
 def family_fetch(entry: ImportEntry, *, config: SyncConfig, fetcher: Fetcher) -> FamilyRecord:
@@ -101,7 +108,8 @@ def family_write(
     _check_record(record)
     now = timezone.now()
     category_id = category_ids_for({record.category_key}).get(record.category_key)
-    with transaction.atomic():
+    # savepoint=False: nothing here is retried on its own; a failure undoes the whole family.
+    with transaction.atomic(savepoint=False):
         existed = Product.objects.filter(supplier=supplier, sku=entry.family_sku).exists()
         (product,) = Product.objects.bulk_create(
             [
@@ -126,18 +134,20 @@ def family_write(
         )
         if product.pk is None:  # backends that do not return ids from upserts
             product = Product.objects.get(supplier=supplier, sku=entry.family_sku)
-        # Serialise concurrent writers of the same family for the replace-steps below.
-        Product.objects.select_for_update().filter(pk=product.pk).only("pk").first()
+        # No explicit lock needed: the upsert above locks the product row until commit, which
+        # serialises concurrent writers of the same family for the replace-steps below.
         variant_ids = _upsert_variants(product, record, now)
         deactivated = (
             Variant.objects.filter(product=product, is_active=True)
             .exclude(pk__in=variant_ids.values())
             .update(is_active=False, updated_at=now)
         )
-        tiers = _replace_price_tiers(record, variant_ids)
-        linked, known, missing = _replace_images(record, variant_ids)
+        # A new family has no tiers or images yet: nothing to delete first.
+        tiers = _replace_price_tiers(record, variant_ids, existed=existed)
+        linked, known, missing = _replace_images(record, variant_ids, existed=existed)
+        new, counted = [*missing, *known], True
         if run_id is not None:
-            item_record(
+            counted = item_record(
                 run_id,
                 kind=SyncItem.Kind.FAMILY,
                 key=entry.family_sku,
@@ -148,15 +158,14 @@ def family_write(
                     "variants_written": len(variant_ids),
                     "variants_deactivated": deactivated,
                     "price_tiers_written": tiers,
-                    "images_reused": known,
+                    # Known images count as reused when their revalidation answers 304.
                 },
             )
             # Planned in the family's transaction, so that a run never looks finished while
             # images it still needs are not counted; only URLs new to the run come back.
-            planned = items_plan(
-                run_id, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in missing]
-            )
-            missing = [url for url, _, _ in planned]
+            # Known URLs are planned too: a changed family revalidates its stored images.
+            planned = items_plan(run_id, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in new])
+            new = [url for url, _, _ in planned]
     if record.supplier_name and not supplier.name:
         Supplier.objects.filter(pk=supplier.pk, name="").update(name=record.supplier_name[:255])
     return FamilyWriteResult(
@@ -167,6 +176,9 @@ def family_write(
         price_tiers=tiers,
         images_linked=linked,
         missing_image_urls=missing,
+        known_image_urls=known,
+        new_image_urls=new,
+        counted=counted,
     )
 
 
@@ -223,8 +235,11 @@ def _upsert_variants(product: Product, record: FamilyRecord, now) -> dict[str, i
     )
 
 
-def _replace_price_tiers(record: FamilyRecord, variant_ids: dict[str, int]) -> int:
-    PriceTier.objects.filter(variant_id__in=variant_ids.values()).delete()
+def _replace_price_tiers(
+    record: FamilyRecord, variant_ids: dict[str, int], *, existed: bool
+) -> int:
+    if existed:
+        PriceTier.objects.filter(variant_id__in=variant_ids.values()).delete()
     tiers = [
         PriceTier(
             variant_id=variant_ids[v.sku],
@@ -243,14 +258,15 @@ def _replace_price_tiers(record: FamilyRecord, variant_ids: dict[str, int]) -> i
 
 
 def _replace_images(
-    record: FamilyRecord, variant_ids: dict[str, int]
-) -> tuple[int, int, list[str]]:
+    record: FamilyRecord, variant_ids: dict[str, int], *, existed: bool
+) -> tuple[int, list[str], list[str]]:
     """Store the declared image URLs and link those whose bytes are already stored.
 
-    Returns (links made, distinct URLs already stored, URLs that still need a download).
+    Returns (links made, URLs already stored, URLs that still need a download).
     """
     ids = list(variant_ids.values())
-    VariantImage.objects.filter(variant_id__in=ids).delete()
+    if existed:
+        VariantImage.objects.filter(variant_id__in=ids).delete()
     declared = [
         VariantImage(
             variant_id=variant_ids[v.sku],
@@ -266,11 +282,12 @@ def _replace_images(
     stored = dict(
         ImageSource.objects.filter(url__in=urls, media__isnull=False).values_list("url", "media_id")
     )
-    VariantMedia.objects.filter(variant_id__in=ids).delete()
+    if existed:
+        VariantMedia.objects.filter(variant_id__in=ids).delete()
     links = media_links_for(declared, stored)
     VariantMedia.objects.bulk_create(links, batch_size=1000)
     missing = sorted(urls - stored.keys())
-    return len(links), len(stored), missing
+    return len(links), sorted(stored), missing
 
 
 def media_links_for(declared, stored: dict[str, int]) -> list[VariantMedia]:

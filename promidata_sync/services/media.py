@@ -1,19 +1,26 @@
 """Images: download once, verify, store under a content-addressed key, link to variants.
 
 ``image_fetch`` does the network and decoding work and touches no database, so it can run in
-any thread. ``media_store`` and ``image_link`` do the database and storage work. Identical bytes
-map to one ``Media`` row and one stored object whatever URL or supplier they came from; the
-database, not the bucket, is asked whether the bytes are already stored.
+any thread. ``image_store`` (and ``media_store``, ``image_revalidated``) do the database and
+storage work. Identical bytes map to one ``Media`` row and one stored object whatever URL or
+supplier they came from; the database, not the bucket, is asked whether the bytes are already
+stored.
+
+A URL whose bytes are stored is met again when a changed family declares it: it is then asked
+for with ``If-None-Match`` / ``If-Modified-Since`` (``image_validators``). A 304 costs no
+transfer and no upload, only the re-link; a 200 with other bytes stores them and re-points the
+URL and its variants' links. A URL of an unchanged family is never asked for at all.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Media, VariantMedia
@@ -22,7 +29,7 @@ from promidata_sync.fetching import Fetcher
 from promidata_sync.imaging import ImageInfo, inspect_image
 from promidata_sync.models import ImageSource, SyncItem, VariantImage
 from promidata_sync.services.families import media_links_for
-from promidata_sync.services.runs import item_record
+from promidata_sync.services.runs import IN_BATCH, item_record
 
 log = logging.getLogger(__name__)
 
@@ -57,43 +64,40 @@ def image_fetch(
         url, max_bytes=config.max_image_bytes, etag=etag, last_modified=last_modified
     )
     if fetched.not_modified:
-        return DownloadedImage(url, b"", None, etag, last_modified, not_modified=True)
+        # A 304 may carry fresher validators; otherwise the ones we sent still hold.
+        return DownloadedImage(
+            url,
+            b"",
+            None,
+            fetched.etag or etag,
+            fetched.last_modified or last_modified,
+            not_modified=True,
+        )
     info = inspect_image(
         fetched.content, max_bytes=config.max_image_bytes, max_pixels=config.max_image_pixels
     )
     return DownloadedImage(url, fetched.content, info, fetched.etag, fetched.last_modified)
 
 
-def media_store(image: DownloadedImage, *, run_id: int | None = None) -> StoredImage:
-    """Store the bytes (unless already stored), record the URL's source row, link variants.
+def image_store(image: DownloadedImage, *, run_id: int | None = None) -> StoredImage | None:
+    """Record what a download brought: new bytes (``media_store``) or a 304
+    (``image_revalidated``). None when a 304 found the URL's media gone meanwhile (pruned):
+    the caller downloads the URL again without validators."""
+    if image.not_modified:
+        return image_revalidated(image, run_id=run_id)
+    return media_store(image, run_id=run_id)
 
-    Idempotent and race-safe: two workers storing the same bytes write the same object key
-    with the same bytes, and the sha256 unique constraint leaves one row. With ``run_id`` the
+
+def media_store(image: DownloadedImage, *, run_id: int | None = None) -> StoredImage:
+    """Store the bytes (unless already stored), point the URL at them, link its variants.
+
+    Idempotent and race-safe: of two workers storing the same bytes, one uploads and the other
+    finds its row (see ``_media_for``), so one object and one row. A URL that pointed at other
+    bytes before is re-pointed, and its variants' links move with it. With ``run_id`` the
     image is counted on the run in the same transaction as the links.
     """
-    info = image.info
-    assert info is not None, "media_store needs downloaded bytes"
-    # The database, not the bucket, says whether these bytes are stored already.
-    media = Media.objects.filter(sha256=info.sha256).first()
-    uploaded = False
-    if media is None:
-        media = Media(
-            sha256=info.sha256,
-            content_type=info.content_type,
-            extension=info.extension,
-            size=info.size,
-            width=info.width,
-            height=info.height,
-            source_url=image.url,
-        )
-        key = media.storage_key()
-        saved_as = default_storage.save(key, ContentFile(image.content))
-        if saved_as != key:  # a storage that renames would break content addressing
-            raise RuntimeError(f"storage saved {key} as {saved_as}; enable overwriting")
-        media.file.name = key
-        Media.objects.bulk_create([media], ignore_conflicts=True)
-        media = Media.objects.get(sha256=info.sha256)
-        uploaded = True
+    assert image.info is not None, "media_store needs downloaded bytes"
+    media, uploaded = _media_for(image)
     with transaction.atomic():
         links = image_source_set(
             image.url, media, etag=image.etag, last_modified=image.last_modified
@@ -109,9 +113,112 @@ def media_store(image: DownloadedImage, *, run_id: int | None = None) -> StoredI
     return StoredImage(media=media, uploaded=uploaded, links=links)
 
 
-def image_source_set(url: str, media: Media, *, etag: str = "", last_modified: str = "") -> int:
-    """Point ``url`` at ``media`` and link every variant declaring ``url``; return links made."""
+def _media_for(image: DownloadedImage) -> tuple[Media, bool]:
+    """The ``Media`` row of the image's bytes, and whether they had to be uploaded for it.
+
+    The row is inserted before the upload and committed after it. A concurrent worker with the
+    same bytes waits on the sha256 unique index until that commit, then gets an
+    ``IntegrityError`` and takes the row instead of uploading again (SQLite serialises the two
+    transactions instead). No reader ever sees a row whose object is not stored yet, and a
+    failed upload rolls its row back. A crash between upload and commit leaves an object
+    without a row, which the next store of the same bytes overwrites with the same bytes.
+    """
+    info = image.info
+    assert info is not None
+    # The database, not the bucket, says whether these bytes are stored already.
+    media = Media.objects.filter(sha256=info.sha256).first()
+    if media is not None:
+        return media, False
+    media = Media(
+        sha256=info.sha256,
+        content_type=info.content_type,
+        extension=info.extension,
+        size=info.size,
+        width=info.width,
+        height=info.height,
+        source_url=image.url,
+    )
+    key = media.storage_key()
+    media.file.name = key
+    try:
+        with transaction.atomic():
+            media.save(force_insert=True)
+            _upload(key, image.content, content_type=info.content_type)
+    except IntegrityError:
+        return Media.objects.get(sha256=info.sha256), False
+    return media, True
+
+
+def _upload(key: str, content: bytes, *, content_type: str) -> None:
+    file = ContentFile(content, name=key)
+    # S3Storage sends this as the object's Content-Type: the type Pillow found in the bytes,
+    # not the one the feed's server declared nor a guess from a name.
+    file.content_type = content_type
+    saved_as = default_storage.save(key, file)
+    if saved_as != key:  # a storage that renames would break content addressing
+        raise RuntimeError(f"storage saved {key} as {saved_as}; enable overwriting")
+
+
+def image_revalidated(image: DownloadedImage, *, run_id: int | None = None) -> StoredImage | None:
+    """A 304 for a URL whose bytes are stored: keep its media, refresh its validators, re-link
+    its variants and count it as reused. No transfer, no upload.
+
+    Returns None (and records nothing) when the URL has no stored media any more.
+    """
+    source = (
+        ImageSource.objects.filter(url=image.url, media__isnull=False)
+        .select_related("media")
+        .first()
+    )
+    if source is None:
+        return None
     with transaction.atomic():
+        links = image_source_set(
+            image.url,
+            source.media,
+            etag=image.etag or source.etag,
+            last_modified=image.last_modified or source.last_modified,
+        )
+        if run_id is not None:
+            item_record(
+                run_id,
+                kind=SyncItem.Kind.IMAGE,
+                key=image.url,
+                url=image.url,
+                done_counters={"images_reused": 1},
+            )
+    return StoredImage(media=source.media, uploaded=False, links=links)
+
+
+def image_validators(urls: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """``{url: (etag, last_modified)}`` for the URLs whose bytes are stored.
+
+    These URLs are asked for conditionally; a URL missing from the result needs a full
+    download (its validators, if any, describe bytes we do not have). Queries in batches.
+    """
+    urls = list(dict.fromkeys(urls))
+    result: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(urls), IN_BATCH):
+        rows = ImageSource.objects.filter(
+            url__in=urls[start : start + IN_BATCH], media__isnull=False
+        ).values_list("url", "etag", "last_modified")
+        result.update((url, (etag, last_modified)) for url, etag, last_modified in rows)
+    return result
+
+
+def image_source_set(url: str, media: Media, *, etag: str = "", last_modified: str = "") -> int:
+    """Point ``url`` at ``media`` and link every variant declaring ``url``; return links made.
+
+    When ``url`` pointed at other bytes before, the variants declaring it lose their link to
+    the old media, unless another URL they declare still maps to it.
+    """
+    with transaction.atomic():
+        previous = (
+            ImageSource.objects.select_for_update()
+            .filter(url=url)
+            .values_list("media_id", flat=True)
+            .first()
+        )
         ImageSource.objects.bulk_create(
             [
                 ImageSource(
@@ -127,7 +234,21 @@ def image_source_set(url: str, media: Media, *, etag: str = "", last_modified: s
             unique_fields=["url"],
             update_fields=["media", "etag", "last_modified", "last_error", "fetched_at"],
         )
+        if previous is not None and previous != media.pk:
+            _unlink_replaced(url, previous)
         return image_link(url, media.pk)
+
+
+def _unlink_replaced(url: str, old_media_id: int) -> None:
+    """Drop the links to ``old_media_id`` of the variants declaring ``url`` (which now maps to
+    other bytes), keeping those a variant still owes to another URL with the old bytes."""
+    still_declared = VariantImage.objects.filter(
+        url__in=ImageSource.objects.filter(media_id=old_media_id).values("url")
+    ).values("variant_id")
+    VariantMedia.objects.filter(
+        media_id=old_media_id,
+        variant_id__in=VariantImage.objects.filter(url=url).values("variant_id"),
+    ).exclude(variant_id__in=still_declared).delete()
 
 
 def image_link(url: str, media_id: int) -> int:
@@ -151,6 +272,15 @@ def image_record_error(url: str, error: str) -> None:
         update_conflicts=True,
         unique_fields=["url"],
         update_fields=["last_error"],
+    )
+
+
+def images_pending_for_run(run_id: int) -> list[str]:
+    """Image URLs the run planned and has not finished (missing ones and ones to revalidate)."""
+    return sorted(
+        SyncItem.objects.filter(
+            run_id=run_id, kind=SyncItem.Kind.IMAGE, state=SyncItem.State.PENDING
+        ).values_list("url", flat=True)
     )
 
 

@@ -109,7 +109,7 @@ def items_plan(
         return []
     total_field = ITEM_COUNTERS[kind][0]
     unique = list({k[:2000]: (k[:2000], url[:2000], token) for k, url, token in items}.values())
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         SyncRun.objects.select_for_update().filter(pk=run_id).values_list("pk").first()
         existing: set[str] = set()
         keys = [key for key, _, _ in unique]
@@ -149,7 +149,7 @@ def item_record(
     key = key[:2000]
     _, done_field, failed_field = ITEM_COUNTERS[kind]
     new_state = SyncItem.State.FAILED if error else SyncItem.State.DONE
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         items = SyncItem.objects.select_for_update().filter(run_id=run_id, kind=kind)
         item = items.filter(key=key).first()
         if item is None:
@@ -213,7 +213,6 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
         if run.finished_at:
             return run
         now = timezone.now()
-        run.planned_at = run.planned_at or now
         if failed_reason:
             state = SyncRun.State.FAILED
             run.message = f"{run.message}\n{failed_reason}".strip()
@@ -228,9 +227,7 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
         run.started_at = run.started_at or now
         run.summary = {name: getattr(run, name) for name in SUMMARY_FIELDS}
         run.summary["duration_seconds"] = round((now - run.started_at).total_seconds(), 3)
-        run.save(
-            update_fields=["state", "finished_at", "started_at", "planned_at", "summary", "message"]
-        )
+        run.save(update_fields=["state", "finished_at", "started_at", "summary", "message"])
         Supplier.objects.filter(pk=run.supplier_id).update(
             last_synced_at=now,
             last_sync_status=state,

@@ -26,14 +26,15 @@ from promidata_sync.conf import SyncConfig
 from promidata_sync.feed import FeedDataError, ImportEntry
 from promidata_sync.fetching import Fetcher, FetchError
 from promidata_sync.imaging import InvalidImage
-from promidata_sync.models import ImageSource, SyncItem, SyncRun
+from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.services import runs
 from promidata_sync.services.families import family_fetch, family_write
 from promidata_sync.services.feed_index import FeedUnreadable, categories_sync, index_fetch
 from promidata_sync.services.media import (
     image_fetch,
     image_record_error,
-    image_source_set,
+    image_store,
+    image_validators,
     images_missing_for_supplier,
     media_store,
 )
@@ -217,7 +218,20 @@ def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, ha
             result = family_write(supplier=supplier, entry=entry, record=record, run_id=run_id)
         except FeedDataError as exc:
             raise PermanentJobError(str(exc)) from None
-        missing = list(result.missing_image_urls)
+        if result.counted:
+            missing = list(result.new_image_urls)
+        else:
+            # A second delivery (the first died after its commit, maybe before sending its
+            # images): send every image of this family the run still waits for. A duplicate
+            # image job is harmless; a lost one would keep the run open forever.
+            missing = list(
+                SyncItem.objects.filter(
+                    run_id=run_id,
+                    kind=SyncItem.Kind.IMAGE,
+                    state=SyncItem.State.PENDING,
+                    key__in=[*result.missing_image_urls, *result.known_image_urls],
+                ).values_list("url", flat=True)
+            )
         transaction.on_commit(
             lambda: [_send("upload_image", run_id=run_id, url=u) for u in missing]
         )
@@ -234,40 +248,38 @@ def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, ha
 
 # --- image stage ---------------------------------------------------------------------------
 def image_stage(*, run_id: int, url: str) -> dict:
-    """Download, verify and store one image, and link it to every variant declaring it."""
+    """Download, verify and store one image, and link it to every variant declaring it.
+
+    A URL whose bytes are stored already (a changed family's known image, another run's, or a
+    redelivery) is asked for conditionally: a 304 only re-links, a 200 stores the new bytes
+    and re-points the URL.
+    """
     run = _open_run(run_id)
     if run is None:
         return {"skipped": "run finished or stopped"}
-    known = ImageSource.objects.filter(url=url, media__isnull=False).select_related("media").first()
-    if known is not None:  # stored meanwhile (another run, or a redelivery)
-        with transaction.atomic():
-            links = image_source_set(
-                url, known.media, etag=known.etag, last_modified=known.last_modified
-            )
-            runs.item_record(
-                run_id,
-                kind=SyncItem.Kind.IMAGE,
-                key=url,
-                url=url,
-                done_counters={"images_reused": 1},
-            )
-        runs.run_finish_if_complete(run_id)
-        return {"url": url, "media": known.media.sha256, "uploaded": False, "links": links}
     config = SyncConfig.from_settings()
+    fetcher = Fetcher(config)
+    etag, last_modified = image_validators([url]).get(url, ("", ""))
     try:
-        image = image_fetch(url, config=config, fetcher=Fetcher(config))
+        image = image_fetch(
+            url, config=config, fetcher=fetcher, etag=etag, last_modified=last_modified
+        )
+        stored = image_store(image, run_id=run_id)
+        if stored is None:  # a 304, but the URL's media went away meanwhile (pruned)
+            image = image_fetch(url, config=config, fetcher=fetcher)
+            stored = media_store(image, run_id=run_id)
     except FetchError as exc:
         if exc.permanent:
             raise PermanentJobError(str(exc)) from None
         raise TransientJobError(str(exc)) from None
     except InvalidImage as exc:
         raise PermanentJobError(f"not a usable image: {exc}") from None
-    stored = media_store(image, run_id=run_id)
     runs.run_finish_if_complete(run_id)
     return {
         "url": url,
         "media": stored.media.sha256,
         "uploaded": stored.uploaded,
+        "not_modified": image.not_modified,
         "links": stored.links,
     }
 

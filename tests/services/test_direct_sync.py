@@ -35,6 +35,7 @@ def test_full_import_matches_the_feed_exactly(feed, feed_server, sync_config):
         run = runs[code]
         assert run.state == SyncRun.State.COMPLETED
         assert (run.families_new, run.families_failed, run.families_unchanged) == (6, 0, 0)
+        assert run.families_total == run.families_done == 6
         assert run.images_failed == 0
     # Every family fetched exactly once; every distinct image downloaded exactly once.
     assert feed_server.count("family") == 12
@@ -273,3 +274,38 @@ def test_stop_sync_stops_a_direct_run_between_families(feed, feed_server, sync_c
     assert runs[0].state == SyncRun.State.STOPPED
     assert runs[0].families_done < 6
     assert Product.objects.count() == runs[0].families_done
+
+
+def test_retry_failed_in_direct_mode_redoes_failed_families_and_unreadable_feeds(
+    feed, feed_server, sync_config
+):
+    from promidata_sync.api import retry_failed
+
+    feed_server.fail(family_path(feed_server, "A100-F00003"), 404)
+    (run, _) = sync_direct(config=sync_config).runs
+    assert run.state == SyncRun.State.PARTIAL
+    feed_server.clear_faults()
+
+    assert retry_failed(run, use_queue=False)["families"] == 1
+    run.refresh_from_db()
+    assert run.state == SyncRun.State.COMPLETED
+    assert (run.families_done, run.families_failed, run.families_total) == (6, 0, 6)
+    # Nothing failed any more: a second retry does nothing and leaves the run finished.
+    assert retry_failed(run, use_queue=False) == {
+        "run_id": run.pk,
+        "families": 0,
+        "images": 0,
+        "jobs": [],
+    }
+    run.refresh_from_db()
+    assert run.finished_at and run.state == SyncRun.State.COMPLETED
+
+    feed.withdraw_family("A100-F00006")  # the index changes, so it is read again...
+    feed_server.fail(import_path(feed_server), 404)  # ...and cannot be
+    (unreadable,) = sync_direct(["A100"], config=sync_config).runs
+    assert unreadable.state == SyncRun.State.FAILED and unreadable.planned_at is None
+    feed_server.clear_faults()
+    retry_failed(unreadable, use_queue=False)
+    unreadable.refresh_from_db()
+    assert unreadable.state == SyncRun.State.COMPLETED
+    assert unreadable.families_deactivated == 1

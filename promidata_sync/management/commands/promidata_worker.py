@@ -9,6 +9,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from promidata_sync.checks import StorageUnavailable, storage_check
 from promidata_sync.queue.broker import QUEUES, BrokerUnavailable, broker_check
 from promidata_sync.queue.manager import run_worker_group
 
@@ -25,7 +26,9 @@ class Command(BaseCommand):
             raise CommandError("worker processes need REDIS_URL (redis:// or rediss://)")
         try:
             broker_check()
-        except BrokerUnavailable as exc:
+            if queue == settings.PROMIDATA_QUEUE_IMAGE:  # the one stage that stores media
+                storage_check()
+        except (BrokerUnavailable, StorageUnavailable) as exc:
             raise CommandError(str(exc)) from None
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):

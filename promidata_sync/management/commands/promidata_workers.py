@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from promidata_sync.checks import StorageUnavailable, storage_check
 from promidata_sync.queue.broker import QUEUES, BrokerUnavailable, broker_check
 from promidata_sync.queue.manager import WorkerGroup, WorkerManager
 
@@ -38,7 +39,9 @@ class Command(BaseCommand):
             )
         try:
             broker_check()
-        except BrokerUnavailable as exc:
+            if settings.PROMIDATA_QUEUE_IMAGE in queues:  # the one stage that stores media
+                storage_check()
+        except (BrokerUnavailable, StorageUnavailable) as exc:
             raise CommandError(str(exc)) from None
         threads = {
             "supplier-sync": settings.PROMIDATA_CONCURRENCY_SUPPLIER,

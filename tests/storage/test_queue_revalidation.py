@@ -1,0 +1,72 @@
+"""Queue mode: a changed family's stage enqueues its known images, and the image stage
+revalidates them with a conditional GET instead of linking them blindly."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+
+from catalog.models import Supplier
+from promidata_sync.models import SyncItem, SyncRun
+from promidata_sync.services import runs, stages
+from promidata_sync.services.direct import sync_direct
+from tests.storage.test_s3_sync import image_requests, image_urls
+
+pytestmark = pytest.mark.django_db
+
+
+def index_line(feed, feed_server, sku: str) -> tuple[str, str]:
+    for line in feed.import_txt(feed_server.base_url).decode().splitlines()[1:]:
+        url, _, digest = line.partition("|")
+        if url.endswith(f"/{sku}.json"):
+            return url, digest
+    raise AssertionError(f"{sku} not in Import.txt")
+
+
+def test_changed_family_in_queue_mode_revalidates_its_images_with_304s(
+    feed,
+    feed_server,
+    sync_config,
+    bucket,
+    s3_calls,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    assert sync_direct(config=sync_config).ok
+    feed.set_price("A100-F00001", 0, Decimal("4.20"))
+    url, digest = index_line(feed, feed_server, "A100-F00001")
+    supplier = Supplier.objects.get(code="A100")
+    run = runs.run_create(supplier=supplier, trigger="command", mode=SyncRun.Mode.QUEUE)
+    runs.run_mark_running(run)
+    runs.items_plan(run.pk, kind=SyncItem.Kind.FAMILY, items=[("A100-F00001", url, digest)])
+    runs.run_set(run.pk, planned_at=run.started_at)
+    sent = []
+    monkeypatch.setattr(stages, "_send", lambda actor, **kwargs: sent.append((actor, kwargs)))
+    feed_server.reset_counts()
+    s3_calls.reset()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stages.family_stage(
+            run_id=run.pk, supplier_id=supplier.pk, family_sku="A100-F00001", url=url, hash=digest
+        )
+    known = image_urls(feed, "A100-F00001")
+    assert sorted(kwargs["url"] for _, kwargs in sent) == sorted(known)
+    assert {actor for actor, _ in sent} == {"upload_image"}
+    assert feed_server.count("image") == 0  # the family stage itself asks for no image
+
+    results = [stages.image_stage(run_id=run.pk, url=kwargs["url"]) for _, kwargs in sent]
+
+    assert all(r["not_modified"] and not r["uploaded"] for r in results)
+    requests = image_requests(feed_server)
+    assert sorted(r.path for r in requests) == sorted(urlsplit(u).path for u in known)
+    assert all(r.status == 304 and r.headers.get("If-None-Match") for r in requests)
+    assert s3_calls.uploads(bucket) == []
+    run.refresh_from_db()
+    assert run.state == SyncRun.State.COMPLETED
+    assert (run.images_total, run.images_reused, run.images_downloaded) == (
+        len(known),
+        len(known),
+        0,
+    )

@@ -1,12 +1,24 @@
-"""URL configuration: the admin, plus media files when they are served from local disk."""
+"""URL configuration: the admin (with the queue dashboard), the JSON API, the health check,
+plus media files when they are served from local disk."""
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.static import serve
 
+from promidata_sync.admin.dashboard import dashboard_view
+from promidata_sync.views import healthz
+
 urlpatterns = [
+    # Before admin/, whose catch-all would answer it otherwise.
+    path(
+        "admin/promidata_sync/dashboard/",
+        admin.site.admin_view(dashboard_view),
+        name="promidata_sync_dashboard",
+    ),
     path("admin/", admin.site.urls),
+    path("api/", include("promidata_sync.urls")),
+    path("healthz", healthz, name="healthz"),
 ]
 
 if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):

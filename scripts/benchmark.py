@@ -50,13 +50,19 @@ def main() -> int:
         flush=True,
     )
     with feed_server(
-        suppliers=args.suppliers, families=args.families, variants=args.variants,
-        images=args.images, image_pool=args.image_pool,
+        suppliers=args.suppliers,
+        families=args.families,
+        variants=args.variants,
+        images=args.images,
+        image_pool=args.image_pool,
     ) as import_url:
         first_import(import_url, total)
         child = subprocess.run(
             [sys.executable, __file__, "--phase", "resync", "--import-url", import_url],
-            cwd=ROOT, capture_output=True, text=True, check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         figures = json.loads(child.stdout.strip().splitlines()[-1])
     print_resync(figures, args.suppliers)
@@ -160,8 +166,9 @@ def changed_family_queries() -> None:
         entry = ImportEntry(url, "1", "ZBENCH", f"{sku}-{variants}", 0)
         family_write(supplier=supplier, entry=entry, record=record)
         with CaptureQueriesContext(connection) as queries:
-            family_write(supplier=supplier, entry=replace(entry, hash="2"), record=record,
-                         run_id=run.pk)
+            family_write(
+                supplier=supplier, entry=replace(entry, hash="2"), record=record, run_id=run.pk
+            )
         counts[variants] = len(queries)
     print(
         f"changed family: {counts[1]} SQL queries with 1 variant, {counts[40]} with 40 variants",

@@ -50,14 +50,29 @@ def main() -> int:
         flush=True,
     )
     with feed_server(
-        suppliers=args.suppliers, families=args.families, variants=args.variants,
-        images=args.images, latency_ms=args.latency_ms,
+        suppliers=args.suppliers,
+        families=args.families,
+        variants=args.variants,
+        images=args.images,
+        latency_ms=args.latency_ms,
     ) as import_url:
         for mode in ("direct", "queue"):
             child = subprocess.run(
-                [sys.executable, __file__, "--mode", mode, "--import-url", import_url,
-                 "--database", args.database, "--redis", args.redis],
-                cwd=ROOT, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    __file__,
+                    "--mode",
+                    mode,
+                    "--import-url",
+                    import_url,
+                    "--database",
+                    args.database,
+                    "--redis",
+                    args.redis,
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
             )
             if child.returncode:
                 print(child.stdout, child.stderr, file=sys.stderr)
@@ -88,10 +103,10 @@ def run_mode(args) -> dict:
 
 
 def direct_mode(import_url: str) -> dict:
+    from django.utils import timezone
+
     from promidata_sync.conf import SyncConfig
     from promidata_sync.services.direct import sync_direct
-
-    from django.utils import timezone
 
     started, started_at = time.monotonic(), timezone.now()
     report = sync_direct(config=SyncConfig.from_settings(import_url=import_url))
@@ -107,7 +122,10 @@ def queue_mode() -> dict:
     dramatiq.get_broker().client.flushdb()
     workers = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "promidata_workers"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, start_new_session=True,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         while WorkerHeartbeat.objects.count() < 3:

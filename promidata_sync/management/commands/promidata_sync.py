@@ -4,6 +4,11 @@ By default the syncs are queued (returns at once, printing run and job ids); ``-
 follows them to the end. ``--direct`` runs everything in this process without a broker.
 Without REDIS_URL the queue lives in this process, so the command always waits.
 
+``--quiet`` is for cron (``promidata_sync --all --trigger cron --quiet``): nothing is printed
+on success, one line per failure goes to stderr, and the exit code says whether something
+failed. A supplier whose sync is still running is not synced twice: its running sync is
+followed instead (see docs/scheduling.md).
+
 Exit codes: 0 everything synced; 1 something failed (a family, an image, a refused
 deactivation, an unknown supplier); 2 the feed could not be read, the broker is unreachable
 or the configuration is wrong.
@@ -11,12 +16,14 @@ or the configuration is wrong.
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
+from promidata_sync.checks import StorageUnavailable, storage_check
 from promidata_sync.models import SyncRun
 from promidata_sync.progress import TerminalProgress
 from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
@@ -62,15 +69,35 @@ class Command(BaseCommand):
             help="Recorded on the runs (cron jobs pass --trigger cron).",
         )
         parser.add_argument("--no-progress", action="store_true", help="Never draw a progress bar.")
+        parser.add_argument(
+            "--quiet",
+            action="store_true",
+            help="For cron: print nothing on success, one line per failure on stderr.",
+        )
 
     def handle(self, *args, codes, direct, wait, force, refetch_all, trigger, no_progress, **opts):
         codes = [c.strip() for c in codes if c.strip()]
         if opts["all"] and codes:
             raise CommandError("give supplier codes or --all, not both", returncode=EXIT_FAILURES)
+        if direct or not is_persistent():  # this process will store the images itself
+            try:
+                storage_check()
+            except StorageUnavailable as exc:
+                raise CommandError(str(exc), returncode=EXIT_FEED_UNREADABLE) from None
+        self.quiet = opts["quiet"]
+        if self.quiet:
+            # Success prints nothing: the summary goes nowhere, failures to stderr (below).
+            self.stdout = OutputWrapper(io.StringIO())
+            no_progress = True
         level = logging.getLogger("promidata_sync").level
+        dramatiq_level = logging.getLogger("dramatiq").level
         if opts["verbosity"] < 2:
             # The summary says what happened; per-step log lines are for -v 2 and the workers.
             logging.getLogger("promidata_sync").setLevel(logging.WARNING)
+        if self.quiet:
+            # Each failure is reported once, below; warnings and worker logs would repeat them.
+            logging.getLogger("promidata_sync").setLevel(logging.ERROR)
+            logging.getLogger("dramatiq").setLevel(logging.CRITICAL)
         try:
             if direct:
                 code = self._direct(codes, force, refetch_all, trigger, no_progress)
@@ -78,6 +105,7 @@ class Command(BaseCommand):
                 code = self._queue(codes, wait, force, refetch_all, trigger, no_progress)
         finally:
             logging.getLogger("promidata_sync").setLevel(level)
+            logging.getLogger("dramatiq").setLevel(dramatiq_level)
         if code:
             sys.exit(code)
 
@@ -90,7 +118,16 @@ class Command(BaseCommand):
             codes or None, force=force, refetch_all=refetch_all, trigger=trigger, progress=progress
         )
         self.stdout.write(format_report(report))
+        if self.quiet:
+            if report.index_error:  # every run failed for this one reason
+                self._write_failures([f"Feed unreadable: {report.index_error}"])
+            else:
+                self._write_failures(failure_lines(report.runs) + report.errors)
         return self._direct_exit_code(report)
+
+    def _write_failures(self, lines: list[str]) -> None:
+        for line in lines:
+            self.stderr.write(line)
 
     @staticmethod
     def _direct_exit_code(report: SyncReport) -> int:
@@ -140,6 +177,8 @@ class Command(BaseCommand):
         problems = format_failures(finished)
         if problems:
             self.stdout.write("Problems:\n" + "\n".join(problems) + "\n")
+        if self.quiet:
+            self._write_failures(failure_lines(finished))
         ok = not errors and all(r.state == SyncRun.State.COMPLETED for r in finished)
         if any(r.state == SyncRun.State.FAILED and r.planned_at is None for r in finished):
             return EXIT_FEED_UNREADABLE
@@ -159,6 +198,20 @@ class Command(BaseCommand):
             if all(run.finished_at for run in runs):
                 return sorted(runs, key=lambda r: r.supplier.code)
             time.sleep(WAIT_POLL_SECONDS)
+
+
+def failure_lines(runs: list[SyncRun]) -> list[str]:
+    """One line per failure of the runs that did not complete cleanly (for ``--quiet``).
+
+    A completed run's messages are warnings, not failures: it prints nothing.
+    """
+    lines = []
+    for run in runs:
+        if run.state == SyncRun.State.COMPLETED:
+            continue
+        found = [line.strip() for line in format_failures([run])]
+        lines += found or [f"{run.supplier.code}: sync run #{run.pk} ended {run.state}"]
+    return lines
 
 
 def _progress_line(run: SyncRun) -> str:

@@ -1,0 +1,248 @@
+"""Categories, products and variants: read-only, searchable, one page at constant cost."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import Prefetch, prefetch_related_objects
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from catalog.admin.common import BR, ReadOnlyAdmin, counts_by, muted, thumbnail
+from catalog.models import Category, PriceTier, Product, Variant, VariantMedia
+from promidata_sync.fetching import mask_url
+
+THUMBS_PER_VARIANT = 8
+# What a variant's prices and images need, in two queries for any number of variants.
+VARIANT_DETAILS = (
+    "price_tiers",
+    Prefetch("media_links", queryset=VariantMedia.objects.select_related("media")),
+)
+
+
+def first_name(names: dict) -> str:
+    for language in settings.PROMIDATA_LANGUAGES:
+        if names.get(language):
+            return names[language]
+    return next(iter(names.values()), "")
+
+
+def price_lines(variant: Variant) -> str:
+    """Price tiers of a prefetched variant, one line per region and kind."""
+    groups: dict[tuple[str, str], list[PriceTier]] = {}
+    for tier in variant.price_tiers.all():
+        groups.setdefault((tier.region, tier.kind), []).append(tier)
+    if not groups:
+        return muted("no prices")
+    return format_html_join(
+        BR,
+        "{} {}: {}",
+        (
+            (
+                region,
+                kind,
+                ", ".join(
+                    "on request"
+                    if t.on_request
+                    else f"{t.min_quantity}+ {t.price.normalize():f} {t.currency}"
+                    for t in tiers
+                ),
+            )
+            for (region, kind), tiers in groups.items()
+        ),
+    )
+
+
+def variant_thumbnails(variant: Variant) -> str:
+    """Thumbnails of a prefetched variant's images, main image first."""
+    links = sorted(variant.media_links.all(), key=lambda link: link.position)
+    if not links:
+        return muted("no images")
+    thumbs = format_html_join(
+        "", "{}", ((thumbnail(link.media.file.name),) for link in links[:THUMBS_PER_VARIANT])
+    )
+    more = len(links) - THUMBS_PER_VARIANT
+    extra = format_html(' <span class="pd-muted">+{}</span>', more) if more > 0 else ""
+    return format_html('<div class="pd-thumbs">{}{}</div>', thumbs, extra)
+
+
+@admin.register(Category)
+class CategoryAdmin(ReadOnlyAdmin):
+    list_display = ("key", "name", "parent", "products")
+    list_select_related = ("parent",)
+    search_fields = ("key", "names")
+    fields = ("key", "names", "parent", "icon", "image", "products")
+
+    def annotate_page(self, categories):
+        counts = counts_by(Product.objects, "category", [c.pk for c in categories])
+        for category in categories:
+            category.product_count = counts.get(category.pk, 0)
+
+    @admin.display(description="Name")
+    def name(self, category):
+        return first_name(category.names)
+
+    @admin.display(description="Products")
+    def products(self, category):
+        if not hasattr(category, "product_count"):
+            self.annotate_page([category])
+        return f"{category.product_count:,}"
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    fields = ("sku", "color", "size", "ean", "is_active", "prices", "images")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(*VARIANT_DETAILS)
+
+    @admin.display(description="Prices")
+    def prices(self, variant):
+        return price_lines(variant)
+
+    @admin.display(description="Images")
+    def images(self, variant):
+        return variant_thumbnails(variant)
+
+
+@admin.register(Product)
+class ProductAdmin(ReadOnlyAdmin):
+    list_display = (
+        "image",
+        "sku",
+        "name",
+        "supplier_code",
+        "category",
+        "variants",
+        "is_active",
+        "updated_at",
+    )
+    list_display_links = ("sku",)
+    list_select_related = ("supplier", "category")
+    list_filter = ("is_active", "supplier", "category")
+    # "names" matches the name in any language (JSON text, case-insensitive).
+    search_fields = ("sku", "supplier_sku", "names")
+    list_per_page = 50
+    show_full_result_count = False
+    inlines = [VariantInline]
+    fields = (
+        "supplier",
+        "sku",
+        "supplier_sku",
+        "name_list",
+        "category",
+        "brand",
+        "is_active",
+        "last_seen_at",
+        "promidata_hash",
+        "source",
+        "created_at",
+        "updated_at",
+    )
+
+    def annotate_page(self, products):
+        """Variant counts and the main image (the first variant's position-0 image)."""
+        ids = [p.pk for p in products]
+        counts = counts_by(Variant.objects, "product", ids)
+        main: dict[int, str] = {}
+        first_images = (
+            VariantMedia.objects.filter(variant__product__in=ids, position=0)
+            .order_by("variant__product", "variant__position")
+            .values_list("variant__product", "media__file")
+        )
+        for product_id, file_name in first_images:
+            main.setdefault(product_id, file_name)
+        for product in products:
+            product.variant_count = counts.get(product.pk, 0)
+            product.main_image = main.get(product.pk)
+
+    @admin.display(description="")
+    def image(self, product):
+        return thumbnail(product.main_image)
+
+    @admin.display(description="Name")
+    def name(self, product):
+        return first_name(product.names)
+
+    @admin.display(description="Supplier", ordering="supplier__code")
+    def supplier_code(self, product):
+        return product.supplier.code
+
+    @admin.display(description="Variants")
+    def variants(self, product):
+        return product.variant_count
+
+    @admin.display(description="Names")
+    def name_list(self, product):
+        return format_html_join(BR, "{}: {}", sorted(product.names.items()))
+
+    @admin.display(description="Source")
+    def source(self, product):
+        # The feed URL holds the profile GUID, the feed's only secret: shown masked.
+        return mask_url(product.source_url) if product.source_url else "-"
+
+
+@admin.register(Variant)
+class VariantAdmin(ReadOnlyAdmin):
+    list_display = ("sku", "product_link", "supplier_code", "color", "size", "ean", "is_active")
+    list_select_related = ("product__supplier",)
+    list_filter = ("is_active", ("product__supplier", admin.RelatedFieldListFilter))
+    search_fields = ("sku", "=ean", "supplier_sku")
+    list_per_page = 100
+    show_full_result_count = False
+    fields = (
+        "product_link",
+        "sku",
+        "supplier_sku",
+        "ean",
+        "names",
+        "color",
+        "size",
+        "search_color",
+        "attributes",
+        ("weight_g", "length_mm", "width_mm", "height_mm", "diameter_mm", "depth_mm"),
+        ("country_of_origin", "customs_tariff_number"),
+        ("minimum_order_quantity", "quantity_increment"),
+        "price_region",
+        "prices",
+        "images",
+        "position",
+        "is_active",
+        "updated_at",
+    )
+
+    def annotate_page(self, variants):
+        pass  # every column comes from the row and its select_related product and supplier
+
+    def get_object(self, request, object_id, from_field=None):
+        variant = super().get_object(request, object_id, from_field)
+        if variant is not None:
+            prefetch_related_objects([variant], *VARIANT_DETAILS)
+        return variant
+
+    @admin.display(description="Product", ordering="product__sku")
+    def product_link(self, variant):
+        url = reverse("admin:catalog_product_change", args=[variant.product_id])
+        return format_html('<a href="{}">{}</a>', url, variant.product.sku)
+
+    @admin.display(description="Supplier", ordering="product__supplier__code")
+    def supplier_code(self, variant):
+        return variant.product.supplier.code
+
+    @admin.display(description="Prices")
+    def prices(self, variant):
+        return price_lines(variant)
+
+    @admin.display(description="Images")
+    def images(self, variant):
+        return variant_thumbnails(variant)

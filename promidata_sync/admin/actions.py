@@ -1,0 +1,202 @@
+"""Admin actions that operate syncs: start, stop, retry. Thin: each calls the service API.
+
+Every action is declared with ``permissions=["operate_sync"]`` (so users without
+``promidata_sync.operate_sync`` never see it) and checks the permission again itself, in case
+it is ever called some other way. Stopping asks for confirmation first.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from promidata_sync.admin.permissions import require_operate
+from promidata_sync.api import retry_failed, start_sync, stop_sync
+from promidata_sync.models import SyncRun
+from promidata_sync.queue.broker import BrokerUnavailable, broker_check
+from promidata_sync.services.runs import RunAlreadyActive
+
+
+def runs_link(run_ids: list[int], text: str = "watch progress") -> str:
+    """A link to the sync runs changelist showing exactly ``run_ids`` (where they update
+    themselves until they end)."""
+    url = reverse("admin:promidata_sync_syncrun_changelist")
+    if run_ids:
+        url += "?" + urlencode({"id__in": ",".join(str(i) for i in run_ids)})
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def _run_list(jobs: list[dict]) -> str:
+    return format_html_join(", ", "{} (#{})", ((j["supplier"], j["run_id"]) for j in jobs))
+
+
+@admin.action(permissions=["operate_sync"], description="Sync supplier")
+def sync_suppliers(modeladmin, request, queryset):
+    """Queue a sync of each selected supplier (``start_sync(..., trigger="admin")``).
+
+    A supplier that is already syncing keeps its running sync; it is not started twice.
+    """
+    require_operate(request)
+    queued, running = [], []
+    try:
+        for supplier in queryset.order_by("code"):
+            result = start_sync(supplier, use_queue=True, trigger=SyncRun.Trigger.ADMIN)
+            for job in result["jobs"]:
+                (queued if job["status"] == "queued" else running).append(job)
+                modeladmin.log_change(request, supplier, f"Started sync #{job['run_id']}")
+    except BrokerUnavailable as exc:
+        modeladmin.message_user(request, f"Could not queue syncs: {exc}", messages.ERROR)
+    if queued:
+        modeladmin.message_user(
+            request,
+            format_html(
+                "Sync queued for {} supplier{}: {}; {}.",
+                len(queued),
+                "" if len(queued) == 1 else "s",
+                _run_list(queued),
+                runs_link([j["run_id"] for j in queued]),
+            ),
+            messages.SUCCESS,
+        )
+    if running:
+        modeladmin.message_user(
+            request,
+            format_html(
+                "Already syncing, not started again: {}; {}.",
+                _run_list(running),
+                runs_link([j["run_id"] for j in running], "see the running sync"),
+            ),
+            messages.WARNING,
+        )
+
+
+@admin.action(permissions=["operate_sync"], description="Stop sync")
+def stop_supplier_syncs(modeladmin, request, queryset):
+    """Stop the active sync of each selected supplier, after a confirmation page."""
+    require_operate(request)
+    active = SyncRun.objects.filter(supplier__in=queryset, state__in=SyncRun.ACTIVE_STATES)
+    return confirm_and_stop(
+        modeladmin, request, active, action="stop_supplier_syncs", selected=queryset
+    )
+
+
+@admin.action(permissions=["operate_sync"], description="Stop selected syncs")
+def stop_runs(modeladmin, request, queryset):
+    """Stop the selected runs that are still active, after a confirmation page."""
+    require_operate(request)
+    active = queryset.filter(state__in=SyncRun.ACTIVE_STATES)
+    return confirm_and_stop(modeladmin, request, active, action="stop_runs", selected=active)
+
+
+def confirm_and_stop(modeladmin, request, runs, *, action: str, selected):
+    """Show what would stop; on the confirming POST (``post=yes``) call ``stop_sync`` on each.
+
+    ``selected`` is what the confirmation form posts back as the action's selection.
+    """
+    runs = list(runs.select_related("supplier").order_by("supplier__code"))
+    if not runs:
+        modeladmin.message_user(request, "None of the selected syncs is running.", messages.INFO)
+        return None
+    if request.POST.get("post") != "yes":
+        return TemplateResponse(
+            request,
+            "admin/promidata_sync/stop_confirmation.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": "Stop syncs?",
+                "opts": modeladmin.opts,
+                "runs": runs,
+                "action": action,
+                "selected": [obj.pk for obj in selected],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+    results = [stop_sync(run) for run in runs]
+    stopped = [run for run in results if run.finished_at]
+    # A direct run stops between two families, in the process that runs it.
+    stopping = [run for run in results if not run.finished_at]
+    for runs_, text in ((stopped, "Stopped"), (stopping, "Asked to stop (direct mode)")):
+        if runs_:
+            modeladmin.message_user(
+                request,
+                format_html(
+                    "{} {} sync{}: {}.",
+                    text,
+                    len(runs_),
+                    "" if len(runs_) == 1 else "s",
+                    format_html_join(", ", "{} (#{})", ((r.supplier.code, r.pk) for r in runs_)),
+                ),
+                messages.SUCCESS,
+            )
+    return None
+
+
+@admin.action(permissions=["operate_sync"], description="Retry failed jobs")
+def retry_failed_runs(modeladmin, request, queryset):
+    """Run the failed families and images of each selected run again (``retry_failed``)."""
+    require_operate(request)
+    retry_and_report(modeladmin, request, list(queryset.select_related("supplier")))
+
+
+def has_failures(run: SyncRun) -> bool:
+    """Whether ``retry_failed`` has anything to do for ``run``.
+
+    A run without failed families or images must not be retried: the service would reopen it
+    with nothing to run, and it would then never finish.
+    """
+    return bool(run.families_failed or run.images_failed)
+
+
+def retry_and_report(modeladmin, request, runs: list[SyncRun]) -> None:
+    """Retry each run that has failures; tell the user what was retried and what was not."""
+    try:
+        # retry_failed reopens the run before it checks the broker: with Redis down the run
+        # would stay open with nothing queued. Checking first keeps it untouched.
+        broker_check()
+    except BrokerUnavailable as exc:
+        modeladmin.message_user(request, f"Could not queue retries: {exc}", messages.ERROR)
+        return
+    retried, skipped, refused = [], [], []
+    for run in runs:
+        if not has_failures(run):
+            skipped.append(run)
+            continue
+        try:
+            result = retry_failed(run, use_queue=True)
+        except RunAlreadyActive as exc:
+            refused.append(f"#{run.pk}: {exc}")
+            continue
+        except BrokerUnavailable as exc:
+            modeladmin.message_user(request, f"Could not queue retries: {exc}", messages.ERROR)
+            break
+        retried.append(result)
+    if retried:
+        families = sum(r["families"] for r in retried)
+        images = sum(r["images"] for r in retried)
+        modeladmin.message_user(
+            request,
+            format_html(
+                "Retrying {} famil{} and {} image{} of {} run{}; {}.",
+                families,
+                "y" if families == 1 else "ies",
+                images,
+                "" if images == 1 else "s",
+                len(retried),
+                "" if len(retried) == 1 else "s",
+                runs_link([r["run_id"] for r in retried]),
+            ),
+            messages.SUCCESS,
+        )
+    if skipped:
+        modeladmin.message_user(
+            request,
+            "Nothing to retry (no failed families or images): "
+            + ", ".join(f"#{run.pk}" for run in skipped),
+            messages.INFO,
+        )
+    for line in refused:
+        modeladmin.message_user(request, f"Not retried, {line}", messages.WARNING)

@@ -1,0 +1,102 @@
+"""The queue dashboard: queue lengths, live workers, whether the broker is reachable.
+
+Mounted by ``config/urls.py`` at ``admin/promidata_sync/dashboard/`` through
+``admin.site.admin_view`` (staff login); readable by whoever may view sync runs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.views.decorators.cache import never_cache
+
+from promidata_sync.admin import display
+from promidata_sync.admin.permissions import can_operate
+from promidata_sync.api import get_queue_stats
+from promidata_sync.models import SyncRun
+from promidata_sync.queue.broker import (
+    BrokerUnavailable,
+    broker_check,
+    is_persistent,
+    masked_redis_url,
+)
+from promidata_sync.services.workers import LIVE_SECONDS, workers_live
+
+log = logging.getLogger(__name__)
+
+COUNT_COLUMNS = ("waiting", "active", "delayed", "completed", "failed", "dead", "total")
+ACTIVE_RUNS_SHOWN = 50
+
+
+def broker_status() -> dict:
+    """``{"kind": "redis"|"memory", "reachable": bool, "text": one plain sentence}``."""
+    if not is_persistent():
+        return {
+            "kind": "memory",
+            "reachable": True,
+            "text": "In-memory broker (REDIS_URL is not set): queued jobs run in a worker "
+            "inside the process that queued them and are lost when it exits.",
+        }
+    try:
+        broker_check()
+    except BrokerUnavailable as exc:
+        return {"kind": "redis", "reachable": False, "text": str(exc)}
+    return {
+        "kind": "redis",
+        "reachable": True,
+        "text": f"Redis at {masked_redis_url(settings.REDIS_URL)} is reachable.",
+    }
+
+
+def queue_rows() -> tuple[list[dict], str]:
+    """One row per queue plus a total row, and an error line when counting failed."""
+    try:
+        stats = get_queue_stats()
+    except Exception as exc:  # Redis went away between the check and the counts
+        log.warning("queue statistics unavailable: %s", exc)
+        return [], f"Queue statistics unavailable: {type(exc).__name__}: {exc}"
+    rows = [
+        {"name": name, "counts": [counts[c] for c in COUNT_COLUMNS]}
+        for name, counts in stats["queues"].items()
+    ]
+    rows.append({"name": "total", "counts": [stats["total"][c] for c in COUNT_COLUMNS]})
+    return rows, ""
+
+
+@never_cache
+def dashboard_view(request):
+    user = request.user
+    if not (user.has_perm("promidata_sync.view_syncrun") or can_operate(user)):
+        raise PermissionDenied("you may not view sync runs")
+    broker = broker_status()
+    rows, stats_error = queue_rows() if broker["reachable"] else ([], "")
+    active_runs = list(
+        SyncRun.objects.filter(state__in=SyncRun.ACTIVE_STATES)
+        .select_related("supplier")
+        .order_by("-created_at")[:ACTIVE_RUNS_SHOWN]
+    )
+    context = {
+        **admin.site.each_context(request),
+        "title": "Queue dashboard",
+        "broker": broker,
+        "columns": COUNT_COLUMNS,
+        "queue_rows": rows,
+        "stats_error": stats_error,
+        "workers": workers_live(),
+        "live_seconds": LIVE_SECONDS,
+        "retention_days": settings.PROMIDATA_JOB_RETENTION_DAYS,
+        "active_runs": [
+            {
+                "run": run,
+                "badge": display.state_badge(run.state, run_id=run.pk),
+                "families": display.progress_bar(run, "families"),
+                "images": display.progress_bar(run, "images"),
+            }
+            for run in active_runs
+        ],
+    }
+    return TemplateResponse(request, "admin/promidata_sync/dashboard.html", context)

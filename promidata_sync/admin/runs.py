@@ -1,0 +1,255 @@
+"""The sync runs admin: a live changelist, a read-only run page with its jobs and failures,
+and the Retry / Stop buttons.
+
+Runs are records of what happened, so nobody adds, edits or deletes them here (job records
+are pruned by ``promidata_prune_jobs``). Pages showing an active run poll ``progress/`` (a
+small JSON view) through ``run_progress.js`` until no run on the page is active.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
+from django.db.models import Case, Count, IntegerField, Value, When
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from promidata_sync.admin import display
+from promidata_sync.admin.actions import (
+    has_failures,
+    retry_and_report,
+    retry_failed_runs,
+    stop_runs,
+)
+from promidata_sync.admin.permissions import OperateSyncAdminMixin, can_operate, require_operate
+from promidata_sync.api import stop_sync
+from promidata_sync.models import Job, SyncItem, SyncRun
+from promidata_sync.queue.broker import QUEUES
+
+JOBS_SHOWN = 100
+FAILURES_SHOWN = 200
+PROGRESS_MAX_IDS = 200
+# Jobs needing attention first on the run page.
+JOB_STATE_ORDER = Case(
+    When(state=Job.State.FAILED, then=Value(0)),
+    When(state=Job.State.ACTIVE, then=Value(1)),
+    When(state=Job.State.DELAYED, then=Value(2)),
+    When(state=Job.State.WAITING, then=Value(3)),
+    default=Value(4),
+    output_field=IntegerField(),
+)
+PROGRESS_FIELDS = ("families_progress", "images_progress")
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "run_number",
+        "supplier_code",
+        "trigger",
+        "mode",
+        "state_badge",
+        "families_progress",
+        "images_progress",
+        "duration",
+        "created",
+    )
+    list_display_links = ("run_number",)
+    list_filter = (
+        "state",
+        "trigger",
+        "mode",
+        ("created_at", admin.DateFieldListFilter),
+        "supplier",
+    )
+    list_select_related = ("supplier",)
+    search_fields = ("=supplier__code", "supplier__name")
+    ordering = ("-created_at", "-id")
+    list_per_page = 50
+    show_full_result_count = False
+    actions = [retry_failed_runs, stop_runs]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("supplier_link", "state_badge"),
+                    ("trigger", "mode"),
+                    ("force", "refetch_all", "stop_requested"),
+                )
+            },
+        ),
+        ("Progress", {"fields": (PROGRESS_FIELDS, "duration")}),
+        (
+            "Families",
+            {
+                "fields": (
+                    ("entries", "families_new", "families_updated", "families_unchanged"),
+                    ("families_deactivated", "families_reactivated", "deactivation_refused"),
+                )
+            },
+        ),
+        (
+            "Variants and images",
+            {
+                "fields": (
+                    ("variants_written", "variants_deactivated", "price_tiers_written"),
+                    ("images_downloaded", "images_reused"),
+                )
+            },
+        ),
+        ("Timing", {"fields": (("created_at", "started_at"), ("planned_at", "finished_at"))}),
+        ("Messages", {"fields": ("message",)}),
+    )
+    readonly_fields = flatten_fieldsets(fieldsets)
+
+    class Media:
+        css = {"all": ["promidata_sync/admin.css"]}
+        js = ["promidata_sync/run_progress.js"]
+
+    # --- permissions: runs are records ---------------------------------------------------
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # --- columns -------------------------------------------------------------------------
+    @admin.display(description="Run", ordering="-id")
+    def run_number(self, run):
+        return f"#{run.pk}"
+
+    @admin.display(description="Supplier", ordering="supplier__code")
+    def supplier_code(self, run):
+        return run.supplier.code
+
+    @admin.display(description="Supplier")
+    def supplier_link(self, run):
+        url = reverse("admin:catalog_supplier_change", args=[run.supplier_id])
+        return format_html('<a href="{}">{}</a>', url, run.supplier)
+
+    @admin.display(description="State", ordering="state")
+    def state_badge(self, run):
+        return display.state_badge(run.state, run_id=run.pk)
+
+    @admin.display(description="Families")
+    def families_progress(self, run):
+        return display.progress_bar(run, "families")
+
+    @admin.display(description="Images")
+    def images_progress(self, run):
+        return display.progress_bar(run, "images")
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, run):
+        return format_html(
+            '<span class="pd-nowrap">{}</span>',
+            timezone.localtime(run.created_at).strftime("%Y-%m-%d %H:%M"),
+        )
+
+    @admin.display(description="Duration")
+    def duration(self, run):
+        return display.duration_cell(run)
+
+    # --- pages ---------------------------------------------------------------------------
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        return [
+            path("progress/", view(self.progress_view), name=f"{info}_progress"),
+            path("<path:object_id>/retry/", view(self.retry_view), name=f"{info}_retry"),
+            path("<path:object_id>/stop/", view(self.stop_view), name=f"{info}_stop"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        if run is not None:
+            extra_context = {**(extra_context or {}), **self.run_page_context(request, run)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def run_page_context(self, request, run: SyncRun) -> dict:
+        """The run's jobs (per stage and state, and the first ``JOBS_SHOWN`` by urgency) and
+        its failed families and images; a handful of queries whatever the run's size."""
+        per_stage: dict[str, dict[str, int]] = {}
+        for row in run.jobs.values("queue_name", "state").annotate(n=Count("id")):
+            per_stage.setdefault(row["queue_name"], {})[row["state"]] = row["n"]
+        stages = [
+            {"name": name, "counts": [per_stage.get(name, {}).get(s, 0) for s in Job.State]}
+            for name in [*QUEUES, *sorted(set(per_stage) - set(QUEUES))]
+        ]
+        failures = run.items.filter(state=SyncItem.State.FAILED)
+        return {
+            "can_operate": can_operate(request.user),
+            "can_retry": has_failures(run),
+            "job_states": [label for _, label in Job.State.choices],
+            "job_stages": stages,
+            "jobs_total": sum(sum(s["counts"]) for s in stages),
+            "jobs": run.jobs.order_by(JOB_STATE_ORDER, "-id")[:JOBS_SHOWN],
+            "failures": failures.order_by("kind", "id")[:FAILURES_SHOWN],
+            "failures_total": failures.count(),
+        }
+
+    def progress_view(self, request):
+        """JSON for ``run_progress.js``: ``{"runs": [run_progress(run), ...]}`` for ``?ids=``.
+
+        Wrapped in ``admin_view`` (staff login, never cached) by ``get_urls``."""
+        if not self.has_view_permission(request):
+            return JsonResponse({"error": "permission denied"}, status=403)
+        try:
+            ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()]
+        except ValueError:
+            return JsonResponse({"error": "ids must be comma-separated integers"}, status=400)
+        runs = SyncRun.objects.filter(pk__in=ids[:PROGRESS_MAX_IDS]).order_by("-id")
+        return JsonResponse({"runs": [display.run_progress(run) for run in runs]})
+
+    def retry_view(self, request, object_id):
+        """POST: retry the run's failed families and images, then back to the run page."""
+        require_operate(request)
+        run = get_object_or_404(SyncRun, pk=_int_or_404(object_id))
+        if request.method == "POST":
+            retry_and_report(self, request, [run])
+        return HttpResponseRedirect(reverse("admin:promidata_sync_syncrun_change", args=[run.pk]))
+
+    def stop_view(self, request, object_id):
+        """GET: ask for confirmation; POST ``post=yes``: stop the run (``stop_sync``)."""
+        require_operate(request)
+        run = get_object_or_404(
+            SyncRun.objects.select_related("supplier"), pk=_int_or_404(object_id)
+        )
+        page = reverse("admin:promidata_sync_syncrun_change", args=[run.pk])
+        if not run.is_active:
+            self.message_user(request, f"Sync #{run.pk} has already ended.", messages.INFO)
+            return HttpResponseRedirect(page)
+        if request.method == "POST" and request.POST.get("post") == "yes":
+            run = stop_sync(run)
+            # A direct run stops between two families, in the process that runs it.
+            outcome = "stopped" if run.finished_at else "will stop after its current family"
+            self.message_user(
+                request, f"Sync #{run.pk} of {run.supplier.code} {outcome}.", messages.SUCCESS
+            )
+            return HttpResponseRedirect(page)
+        return TemplateResponse(
+            request,
+            "admin/promidata_sync/stop_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Stop sync?",
+                "opts": self.opts,
+                "runs": [run],
+            },
+        )
+
+
+def _int_or_404(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise Http404("no such sync run") from None

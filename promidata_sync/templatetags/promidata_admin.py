@@ -1,0 +1,15 @@
+"""Template filters for the admin pages of promidata_sync."""
+
+from django import template
+
+from promidata_sync.fetching import mask_url
+
+register = template.Library()
+
+
+@register.filter
+def masked_url(value: str) -> str:
+    """A feed URL shortened by ``mask_url`` (the profile GUID in it is the feed's only
+    secret, so pages never show it whole); anything that is not a URL is returned as is."""
+    value = str(value or "")
+    return mask_url(value) if "://" in value else value

@@ -1,0 +1,75 @@
+"""The queue dashboard: queue counts, live workers, and the broker stated plainly."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from promidata_sync.models import Job, SyncRun, WorkerHeartbeat
+from tests.admin.brokers import TEST_REDIS_URL, closed_port_url, redis_broker_at
+from tests.admin.factories import make_run, make_suppliers
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "promidata_sync_dashboard"
+
+
+def heartbeat(worker_id: str, *, seconds_ago: int) -> WorkerHeartbeat:
+    seen = timezone.now() - timedelta(seconds=seconds_ago)
+    return WorkerHeartbeat.objects.create(
+        worker_id=worker_id,
+        hostname="worker-1",
+        pid=4242,
+        queues=["image-upload", "product-family"],
+        threads=10,
+        started_at=seen,
+        last_seen_at=seen,
+    )
+
+
+def test_in_memory_broker_queues_workers_and_active_runs(operator_client):
+    Job.objects.create(
+        job_id="j1", queue_name="image-upload", actor_name="upload_image", state=Job.State.FAILED
+    )
+    heartbeat("worker-1:4242:live", seconds_ago=5)
+    heartbeat("worker-1:4243:gone", seconds_ago=600)
+    run = make_run(make_suppliers(1)[0], state=SyncRun.State.RUNNING)
+
+    response = operator_client.get(reverse(DASHBOARD))
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert "In-memory broker (REDIS_URL is not set)" in html
+    rows = {row["name"]: row["counts"] for row in response.context["queue_rows"]}
+    assert set(rows) == {"supplier-sync", "product-family", "image-upload", "total"}
+    assert rows["image-upload"][4] == 1  # failed
+    assert "worker-1:4242:live" in html and "worker-1:4243:gone" not in html
+    assert "Workers seen in the last 60 seconds (1)" in html
+    assert f"#{run.pk}</a>" in html and 'data-run-active="true"' in html
+
+
+def test_unreachable_redis_is_said_plainly(operator_client, settings):
+    with redis_broker_at(settings, closed_port_url()):
+        response = operator_client.get(reverse(DASHBOARD))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Redis unreachable" in html
+    assert "is unreachable" in html and "is REDIS_URL right?" in html
+    assert "No queue statistics while the broker is unreachable." in html
+
+
+def test_reachable_redis(operator_client, settings):
+    with redis_broker_at(settings, TEST_REDIS_URL):
+        response = operator_client.get(reverse(DASHBOARD))
+    html = response.content.decode()
+    assert "Redis reachable" in html
+    assert "queued jobs wait until one runs" in html  # no worker
+    assert len(response.context["queue_rows"]) == 4
+
+
+def test_the_admin_index_links_the_dashboard(operator_client):
+    html = operator_client.get(reverse("admin:index")).content.decode()
+    assert reverse(DASHBOARD) in html

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from django.utils import timezone
-
 from catalog.models import Supplier
 from promidata_sync.concurrency import bounded_map
 from promidata_sync.conf import SyncConfig
@@ -39,7 +37,7 @@ from promidata_sync.services.media import (
     images_pending_for_run,
     media_store,
 )
-from promidata_sync.services.planning import plan_apply_marks, supplier_plan
+from promidata_sync.services.planning import run_plan
 
 log = logging.getLogger(__name__)
 
@@ -226,34 +224,14 @@ class _StopCheck:
 
 
 def _sync_families(run, supplier, index, config, fetcher, progress, stopper, force, refetch_all):
-    entries = index.by_supplier().get(supplier.code, [])
-    plan = supplier_plan(
+    plan = run_plan(
+        run,
         supplier,
-        entries,
-        malformed=list(index.malformed),
-        force=force or run.force,
-        refetch_all=refetch_all,
+        index,
         mass_deactivation_ratio=config.mass_deactivation_ratio,
+        force=force,
+        refetch_all=refetch_all,
     )
-    plan_apply_marks(supplier, plan)
-    runs.run_set(
-        run.pk,
-        entries=plan.entries,
-        families_unchanged=plan.unchanged,
-        families_deactivated=len(plan.deactivate),
-        families_reactivated=len(plan.reactivate),
-        deactivation_refused=bool(plan.refusal),
-    )
-    runs.items_plan(
-        run.pk,
-        kind=SyncItem.Kind.FAMILY,
-        items=[(e.family_sku, e.url, e.hash) for e in plan.to_fetch],
-    )
-    runs.run_set(run.pk, planned_at=timezone.now())
-    if plan.refusal:
-        runs.run_append_message(run.pk, plan.refusal)
-    if not entries:
-        runs.run_append_message(run.pk, f"Import.txt lists no families of {supplier.code}")
     progress.start(f"{supplier.code} families", len(plan.to_fetch))
     fetch = lambda entry: family_fetch(entry, config=config, fetcher=fetcher)  # noqa: E731
     for entry, record, error in bounded_map(

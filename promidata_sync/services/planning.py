@@ -124,3 +124,57 @@ def plan_apply_marks(supplier: Supplier, plan: SupplierPlan) -> None:
 def _batches(items: list[str]):
     for start in range(0, len(items), IN_BATCH):
         yield items[start : start + IN_BATCH]
+
+
+def run_plan(
+    run,
+    supplier: Supplier,
+    index,
+    *,
+    mass_deactivation_ratio: float,
+    force: bool = False,
+    refetch_all: bool = False,
+) -> SupplierPlan:
+    """Plan ``run`` from the index: the one step both modes share before fetching.
+
+    Compares hashes (``supplier_plan``), applies the bookkeeping (``plan_apply_marks``),
+    records the plan's counters and warnings on the run the first time it is planned, adds
+    the families to fetch as pending items and marks the run planned. Safe to repeat (a
+    redelivered supplier job): families already written are unchanged by then, and pending
+    items are not added twice.
+    """
+    from promidata_sync.models import SyncItem
+    from promidata_sync.services import runs
+
+    entries = index.by_supplier().get(supplier.code, [])
+    plan = supplier_plan(
+        supplier,
+        entries,
+        malformed=list(index.malformed),
+        force=force or run.force,
+        refetch_all=refetch_all or run.refetch_all,
+        mass_deactivation_ratio=mass_deactivation_ratio,
+    )
+    plan_apply_marks(supplier, plan)
+    if run.planned_at is None:  # the first planning decides the run's plan counters
+        runs.run_set(
+            run.pk,
+            entries=plan.entries,
+            families_unchanged=plan.unchanged,
+            families_deactivated=len(plan.deactivate),
+            families_reactivated=len(plan.reactivate),
+            deactivation_refused=bool(plan.refusal),
+        )
+        if plan.refusal:
+            runs.run_append_message(run.pk, plan.refusal)
+        if not entries:
+            runs.run_append_message(run.pk, f"Import.txt lists no families of {supplier.code}")
+    runs.items_plan(
+        run.pk,
+        kind=SyncItem.Kind.FAMILY,
+        items=[(e.family_sku, e.url, e.hash) for e in plan.to_fetch],
+    )
+    now = timezone.now()
+    runs.run_set(run.pk, planned_at=now)
+    run.planned_at = now
+    return plan

@@ -19,7 +19,6 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from catalog.models import Supplier
 from promidata_sync.conf import SyncConfig
@@ -38,7 +37,7 @@ from promidata_sync.services.media import (
     images_missing_for_supplier,
     media_store,
 )
-from promidata_sync.services.planning import plan_apply_marks, supplier_plan
+from promidata_sync.services.planning import run_plan
 
 log = logging.getLogger(__name__)
 
@@ -124,42 +123,13 @@ def supplier_stage(run_id: int) -> dict:
         categories_sync(index, config=config, fetcher=fetcher)
 
         report_progress("hash_check", 60)
-        entries = index.by_supplier().get(supplier.code, [])
-        plan = supplier_plan(
-            supplier,
-            entries,
-            malformed=list(index.malformed),
-            force=run.force,
-            refetch_all=run.refetch_all,
-            mass_deactivation_ratio=config.mass_deactivation_ratio,
-        )
-        plan_apply_marks(supplier, plan)
-        if run.planned_at is None:  # the first delivery decides the run's plan counters
-            runs.run_set(
-                run.pk,
-                entries=plan.entries,
-                families_unchanged=plan.unchanged,
-                families_deactivated=len(plan.deactivate),
-                families_reactivated=len(plan.reactivate),
-                deactivation_refused=bool(plan.refusal),
-            )
-            for line in filter(
-                None,
-                [
-                    plan.refusal,
-                    "" if entries else f"Import.txt lists no families of {supplier.code}",
-                ],
-            ):
-                runs.run_append_message(run.pk, line)
-        runs.items_plan(
-            run.pk,
-            kind=SyncItem.Kind.FAMILY,
-            items=[(e.family_sku, e.url, e.hash) for e in plan.to_fetch],
+        plan = run_plan(
+            run, supplier, index, mass_deactivation_ratio=config.mass_deactivation_ratio
         )
         leftovers = images_missing_for_supplier(supplier.pk)
+        # Planned (and the run marked planned) before anything is sent, so the last job to
+        # end can tell the run is over.
         runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in leftovers])
-        # Planned before anything is sent, so the last job to end can tell the run is over.
-        runs.run_set(run.pk, planned_at=timezone.now())
 
         report_progress("enqueueing_families", 70)
         pending = run.items.filter(state=SyncItem.State.PENDING)

@@ -147,6 +147,24 @@ def jobs_prune(*, older_than_days: int | None = None, dry_run: bool = False) -> 
     return deleted
 
 
+def run_items_prune(*, older_than_days: int | None = None, dry_run: bool = False) -> int:
+    """Delete the *done* items of runs finished before the retention; return how many.
+
+    A first import leaves one item per family and image; after the retention only what a
+    person may still want to look at is kept: the runs themselves (with their counters and
+    summary) and their failed items.
+    """
+    from promidata_sync.models import SyncItem
+
+    days = settings.PROMIDATA_JOB_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    old = SyncItem.objects.filter(state=SyncItem.State.DONE, run__finished_at__lt=cutoff)
+    if dry_run:
+        return old.count()
+    deleted, _ = old.delete()
+    return deleted
+
+
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
 

@@ -104,3 +104,30 @@ def test_prune_jobs_keeps_recent_and_unfinished_jobs():
 
     call_command("promidata_prune_jobs", "--days", "14", stdout=io.StringIO())
     assert set(Job.objects.values_list("job_id", flat=True)) == {"recent", "waiting"}
+
+
+@pytest.mark.django_db
+def test_prune_jobs_drops_done_items_of_old_runs_but_keeps_runs_and_failures():
+    from promidata_sync.models import SyncItem
+
+    supplier = Supplier.objects.create(code="A1")
+    old = SyncRun.objects.create(
+        supplier=supplier, state="partial", finished_at=timezone.now() - timedelta(days=30)
+    )
+    recent = SyncRun.objects.create(
+        supplier=supplier, state="completed", finished_at=timezone.now()
+    )
+    for run in (old, recent):
+        SyncItem.objects.create(run=run, kind="family", key="A1-1", state="done")
+        SyncItem.objects.create(run=run, kind="family", key="A1-2", state="failed", error="404")
+
+    out = io.StringIO()
+    call_command("promidata_prune_jobs", "--days", "14", stdout=out)
+
+    assert "deleted 1 done item(s)" in out.getvalue()
+    assert set(SyncItem.objects.values_list("run_id", "state")) == {
+        (old.pk, "failed"),
+        (recent.pk, "done"),
+        (recent.pk, "failed"),
+    }
+    assert SyncRun.objects.count() == 2

@@ -15,6 +15,7 @@ good, ``stage_failed`` records it on the run so the run still comes to an end.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 
 from django.conf import settings
@@ -59,6 +60,13 @@ def report_progress(step: str, percentage: int) -> None:
     message = CurrentMessage.get_current_message()
     if message is not None:
         job_progress(message.message_id, step, percentage)
+
+
+@functools.lru_cache(maxsize=4)
+def _fetcher(config: SyncConfig) -> Fetcher:
+    """One fetcher per configuration and process: its per-thread sessions keep connections
+    to the feed alive from one job to the next."""
+    return Fetcher(config)
 
 
 def _send(actor_name: str, **kwargs) -> None:
@@ -112,7 +120,7 @@ def supplier_stage(run_id: int) -> dict:
         runs.run_mark_running(run)
         report_progress("parsing_import", 10)
         config = SyncConfig.from_settings()
-        fetcher = Fetcher(config)
+        fetcher = _fetcher(config)
         try:
             index = index_fetch(config=config, fetcher=fetcher)
         except FeedUnreadable as exc:
@@ -175,7 +183,7 @@ def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, ha
     report_progress("product", 30)
     config = SyncConfig.from_settings()
     try:
-        record = family_fetch(entry, config=config, fetcher=Fetcher(config))
+        record = family_fetch(entry, config=config, fetcher=_fetcher(config))
     except FetchError as exc:
         if exc.permanent:
             raise PermanentJobError(str(exc)) from None
@@ -228,7 +236,7 @@ def image_stage(*, run_id: int, url: str) -> dict:
     if run is None:
         return {"skipped": "run finished or stopped"}
     config = SyncConfig.from_settings()
-    fetcher = Fetcher(config)
+    fetcher = _fetcher(config)
     etag, last_modified = image_validators([url]).get(url, ("", ""))
     try:
         image = image_fetch(

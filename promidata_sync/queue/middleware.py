@@ -9,7 +9,6 @@ import threading
 import traceback
 import uuid
 
-import dramatiq
 from dramatiq.middleware import Middleware
 
 log = logging.getLogger(__name__)
@@ -115,7 +114,3 @@ class WorkerHeartbeats(Middleware):
             finally:
                 close_old_connections()
             self._stop.wait(settings.PROMIDATA_WORKER_HEARTBEAT_SECONDS)
-
-
-# Dramatiq's own CurrentMessage middleware gives actors their message; re-exported for stages.
-current_message = dramatiq.middleware.CurrentMessage.get_current_message

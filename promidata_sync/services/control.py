@@ -24,7 +24,7 @@ from promidata_sync.queue.broker import (
     ensure_in_process_worker,
 )
 from promidata_sync.services import runs
-from promidata_sync.services.direct import sync_direct, sync_supplier_direct
+from promidata_sync.services.direct import retry_items_direct, sync_direct, sync_supplier_direct
 from promidata_sync.services.feed_index import index_fetch, suppliers_ensure
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,7 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
     elif replan:
         sync_supplier_direct(run.supplier, run=run)
     else:
-        _retry_direct(run, items)
+        retry_items_direct(run, items)
     families = sum(1 for kind, *_ in items if kind == SyncItem.Kind.FAMILY)
     return {"run_id": run.pk, "families": families, "images": len(items) - families, "jobs": jobs}
 
@@ -255,12 +255,6 @@ def _enqueue_retries(run: SyncRun, items, *, replan: bool) -> list[dict]:
         {"job_id": m.message_id, "queue_name": m.queue_name, "status": "queued", "run_id": run.pk}
         for m in messages
     ]
-
-
-def _retry_direct(run: SyncRun, items) -> None:
-    from promidata_sync.services.direct import retry_items_direct
-
-    retry_items_direct(run, items)
 
 
 def run_status(run: SyncRun) -> dict:

@@ -148,3 +148,11 @@ def wait_for_runs(run_ids, timeout: float = 60) -> list[SyncRun]:
         )
     )
     raise AssertionError(f"runs did not finish in {timeout}s: {states}")
+
+
+def wait_for_families_written(count: int, timeout: float = 30) -> None:
+    """Poll until some run has written at least ``count`` families (a sync is mid-way)."""
+    deadline = time.monotonic() + timeout
+    while not SyncRun.objects.filter(families_done__gte=count).exists():
+        assert time.monotonic() < deadline, f"no run wrote {count} families in {timeout}s"
+        time.sleep(0.05)

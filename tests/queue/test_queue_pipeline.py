@@ -21,7 +21,7 @@ from tests.catalog_state import (
     normalise_expected,
 )
 from tests.feedpaths import family_path
-from tests.queue.conftest import wait_for_runs
+from tests.queue.conftest import wait_for_families_written, wait_for_runs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,10 +119,7 @@ def test_a_worker_group_killed_mid_sync_is_restarted_and_the_run_completes_exact
     feed_server.latency_ms = 150
     workers = start_workers()
     result = start_sync(None, use_queue=True)
-    deadline = time.monotonic() + 30
-    while SyncRun.objects.filter(families_done__gte=2).count() == 0:
-        assert time.monotonic() < deadline, "no family was written"
-        time.sleep(0.05)
+    wait_for_families_written(2)
     victim = workers.group_pid("product-family")
 
     os.kill(victim, signal.SIGKILL)  # no goodbye: its unacknowledged messages are stranded
@@ -236,10 +233,7 @@ def test_stop_sync_ends_a_queued_run_and_its_waiting_jobs_do_nothing(
     feed_server.latency_ms = 200
     workers = start_workers()
     result = start_sync(None, use_queue=True)
-    deadline = time.monotonic() + 30
-    while not SyncRun.objects.filter(families_done__gte=1).exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for_families_written(1)
 
     for run in SyncRun.objects.filter(pk__in=result["runs"]):
         stop_sync(run)
@@ -264,10 +258,7 @@ def test_sigterm_stops_workers_gracefully_and_nothing_is_lost(
     feed_server.latency_ms = 150
     workers = start_workers()
     result = start_sync(None, use_queue=True)
-    deadline = time.monotonic() + 30
-    while not SyncRun.objects.filter(families_done__gte=1).exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for_families_written(1)
 
     assert workers.stop() == 0  # SIGTERM: running jobs finish, prefetched ones go back
 

@@ -1,4 +1,4 @@
-"""ASGI entry point."""
+"""ASGI entry point. Refuses to start with DEBUG off and no real secret key."""
 
 import os
 
@@ -6,3 +6,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_asgi_application()
+
+from promidata_sync.checks import require_safe_to_serve  # noqa: E402  (needs the settings)
+
+require_safe_to_serve()

@@ -12,12 +12,25 @@ from config.env import BASE_DIR, env
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY",
-    default="insecure-development-key-set-DJANGO_SECRET_KEY-in-production",
-)
+# The development key is public (it is in this file): the web application refuses to start
+# with it, or with none, when DEBUG is off (config/security.py), and check --deploy fails.
+DEV_SECRET_KEY = "insecure-development-key-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# HTTPS hardening for production (docs/deployment.md lists the values that pass check
+# --deploy). Off by default: the quick start and the tests serve plain HTTP on localhost.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    # Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips it from clients).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Django's debug page, without our secrets (the import URL's GUID, Redis passwords...).
+DEFAULT_EXCEPTION_REPORTER = "promidata_sync.debug_page.SecretsReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "promidata_sync.debug_page.SecretsFilter"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -142,15 +155,51 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging ----------------------------------------------------------------------------------
+# Every line, whoever logs it (Dramatiq included), is redacted: feed URLs masked, secrets
+# replaced. Tracebacks go to PROMIDATA_LOG_FILE; the console gets one line per problem (with
+# an empty PROMIDATA_LOG_FILE, the console gets the tracebacks too).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FILE = env.str("PROMIDATA_LOG_FILE", default=str(VAR_DIR / "log" / "promidata-sync.log"))
+if LOG_FILE:
+    try:
+        Path(LOG_FILE).parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only deployment: the console keeps the tracebacks
+        LOG_FILE = ""
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "console": {
+            "()": "promidata_sync.log_format.RedactingFormatter",
+            "format": _LOG_FORMAT,
+            "tracebacks": not LOG_FILE,
+        },
+        "full": {"()": "promidata_sync.log_format.RedactingFormatter", "format": _LOG_FORMAT},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "console"},
+        **(
+            {
+                "file": {
+                    "class": "logging.handlers.WatchedFileHandler",  # logrotate-friendly
+                    "filename": LOG_FILE,
+                    "formatter": "full",
+                    "delay": True,
+                }
+            }
+            if LOG_FILE
+            else {}
+        ),
+    },
+    "root": {"handlers": ["console", *(["file"] if LOG_FILE else [])], "level": "WARNING"},
     "loggers": {
-        "promidata_sync": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "django": {"handlers": ["console"], "level": "WARNING"},
+        "promidata_sync": {
+            "handlers": ["console", *(["file"] if LOG_FILE else [])],
+            "level": LOG_LEVEL,
+            "propagate": False,
+        },
+        "django": {"level": "WARNING"},
     },
 }
 
@@ -187,9 +236,40 @@ PROMIDATA_MAX_CATEGORIES_BYTES = env.int("PROMIDATA_MAX_CATEGORIES_BYTES", defau
 PROMIDATA_MAX_FAMILY_BYTES = env.int("PROMIDATA_MAX_FAMILY_BYTES", default=20 * 1024 * 1024)
 PROMIDATA_MAX_IMAGE_BYTES = env.int("PROMIDATA_MAX_IMAGE_BYTES", default=25 * 1024 * 1024)
 PROMIDATA_MAX_IMAGE_PIXELS = env.int("PROMIDATA_MAX_IMAGE_PIXELS", default=40_000_000)
+# A family with more children than this is refused whole (the largest real one has 48).
+PROMIDATA_MAX_CHILDREN_PER_FAMILY = env.int("PROMIDATA_MAX_CHILDREN_PER_FAMILY", default=1000)
+# Overall time one download may take, on top of the per-read timeout: a server that dribbles
+# a byte a second never trips a read timeout. Sized for the largest family (20 MB) at 100 KB/s.
+PROMIDATA_HTTP_DEADLINE_SECONDS = env.float("PROMIDATA_HTTP_DEADLINE_SECONDS", default=300.0)
+# Feed hosts must resolve to public (globally routable) addresses. Networks listed here (CIDR)
+# are allowed besides, e.g. an internal mirror; the tests' loopback feed uses 127.0.0.0/8.
+PROMIDATA_ALLOWED_NETWORKS = env.list("PROMIDATA_ALLOWED_NETWORKS", default=[])
+# Family JSON files parsed at once in one process: parsing is where memory goes (a 20 MB file
+# of tiny objects takes hundreds of MB while it is decoded), not fetching.
+PROMIDATA_PARSE_CONCURRENCY = env.int("PROMIDATA_PARSE_CONCURRENCY", default=2)
 # A supplier whose Import.txt entry count falls below this share of its last complete run
 # deactivates nothing unless the sync is forced (a truncated or half-published feed).
 PROMIDATA_MASS_DEACTIVATION_RATIO = env.float("PROMIDATA_MASS_DEACTIVATION_RATIO", default=0.5)
+
+# --- Runs that nobody finishes ----------------------------------------------------------------
+# A run worked on inside one process (direct mode, or queue mode without Redis) records its
+# owner (host, pid) and a heartbeat. Another process that finds it with its owner gone, or
+# silent for PROMIDATA_RUN_DEAD_AFTER_SECONDS, finishes it as failed ("process died").
+PROMIDATA_RUN_HEARTBEAT_SECONDS = env.float("PROMIDATA_RUN_HEARTBEAT_SECONDS", default=10.0)
+PROMIDATA_RUN_DEAD_AFTER_SECONDS = env.float("PROMIDATA_RUN_DEAD_AFTER_SECONDS", default=300.0)
+# Queue runs whose pending work has no message left in the broker (a Redis that lost its data,
+# workers killed together) and that made no progress for this long are reconciled: their
+# pending items are enqueued again. The worker supervisor does it every interval;
+# promidata_reconcile does it from cron.
+PROMIDATA_RECONCILE_AFTER_SECONDS = env.float("PROMIDATA_RECONCILE_AFTER_SECONDS", default=300.0)
+PROMIDATA_RECONCILE_INTERVAL_SECONDS = env.float(
+    "PROMIDATA_RECONCILE_INTERVAL_SECONDS", default=60.0
+)
+# promidata_sync --wait gives up (exit 1) after this long, so a cron job never hangs.
+PROMIDATA_WAIT_TIMEOUT_SECONDS = env.float("PROMIDATA_WAIT_TIMEOUT_SECONDS", default=6 * 3600.0)
+# The supplier stage holds a lease in Redis for its supplier, renewed while it runs: a killed
+# worker's lease lapses after this many seconds instead of blocking the supplier.
+PROMIDATA_SUPPLIER_LEASE_SECONDS = env.float("PROMIDATA_SUPPLIER_LEASE_SECONDS", default=60.0)
 
 # --- JSON API ---------------------------------------------------------------------------------
 # Scripts call api/ with "Authorization: Bearer <PROMIDATA_API_TOKEN>". Empty (the default)

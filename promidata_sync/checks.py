@@ -114,3 +114,49 @@ def media_storage_check(app_configs=None, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+def secret_key_problem() -> str | None:
+    """Why ``SECRET_KEY`` is unfit for production, or None."""
+    from django.conf import settings
+
+    key = settings.SECRET_KEY or ""
+    if not key.strip():
+        return "DJANGO_SECRET_KEY is empty"
+    if key == settings.DEV_SECRET_KEY:
+        return "DJANGO_SECRET_KEY is not set (the development key is public)"
+    return None
+
+
+def require_safe_to_serve() -> None:
+    """Stop a web process that would serve with DEBUG off and an unfit secret key.
+
+    Called by ``config/wsgi.py`` and ``config/asgi.py`` (so by ``runserver`` too). Signed
+    cookies and password-reset tokens made with a key anyone can read in this repository
+    would be forgeable. Commands and workers sign nothing and do not check it.
+    """
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    problem = None if settings.DEBUG else secret_key_problem()
+    if problem:
+        raise ImproperlyConfigured(
+            f"{problem}: set DJANGO_SECRET_KEY to a long random value before serving with "
+            'DEBUG off, e.g. python -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
+
+
+@register("promidata_security", deploy=True)
+def secret_key_check(app_configs=None, **kwargs) -> list[Error]:
+    """``manage.py check --deploy``: a real secret key (Django's own W009 lets the public
+    development key through: it is long and varied enough)."""
+    problem = secret_key_problem()
+    if problem:
+        return [
+            Error(
+                problem,
+                hint="Set DJANGO_SECRET_KEY to a long random value (docs/deployment.md).",
+                id="promidata_sync.E050",
+            )
+        ]
+    return []

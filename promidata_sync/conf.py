@@ -6,6 +6,7 @@ tests can build one with different limits and the set of knobs is visible in one
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,7 +21,10 @@ class SyncConfig:
     price_regions: tuple[str, ...] = ("EURO", "DEU", "BENELUX")
     languages: tuple[str, ...] = ("en", "de", "nl", "fr")
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)
+    # Non-public networks feed hosts may resolve to (public addresses are always allowed).
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     http_timeout_seconds: float = 30.0
+    http_deadline_seconds: float = 300.0
     fetch_concurrency: int = 8
     http_attempts: int = 4
     http_backoff_seconds: float = 1.0
@@ -31,6 +35,8 @@ class SyncConfig:
     max_family_bytes: int = 20 * 1024 * 1024
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 40_000_000
+    max_children_per_family: int = 1000
+    parse_concurrency: int = 2
     mass_deactivation_ratio: float = 0.5
 
     @classmethod
@@ -41,7 +47,9 @@ class SyncConfig:
             price_regions=tuple(r.strip() for r in settings.PROMIDATA_PRICE_REGIONS if r.strip()),
             languages=tuple(x.strip().lower() for x in settings.PROMIDATA_LANGUAGES if x.strip()),
             allowed_hosts=frozenset(h.strip().lower() for h in settings.PROMIDATA_ALLOWED_HOSTS),
+            allowed_networks=parse_networks(settings.PROMIDATA_ALLOWED_NETWORKS),
             http_timeout_seconds=settings.PROMIDATA_HTTP_TIMEOUT_SECONDS,
+            http_deadline_seconds=settings.PROMIDATA_HTTP_DEADLINE_SECONDS,
             fetch_concurrency=max(1, settings.PROMIDATA_FETCH_CONCURRENCY),
             http_attempts=max(1, settings.PROMIDATA_HTTP_ATTEMPTS),
             http_backoff_seconds=settings.PROMIDATA_HTTP_BACKOFF_SECONDS,
@@ -52,6 +60,8 @@ class SyncConfig:
             max_family_bytes=settings.PROMIDATA_MAX_FAMILY_BYTES,
             max_image_bytes=settings.PROMIDATA_MAX_IMAGE_BYTES,
             max_image_pixels=settings.PROMIDATA_MAX_IMAGE_PIXELS,
+            max_children_per_family=max(1, settings.PROMIDATA_MAX_CHILDREN_PER_FAMILY),
+            parse_concurrency=max(1, settings.PROMIDATA_PARSE_CONCURRENCY),
             mass_deactivation_ratio=settings.PROMIDATA_MASS_DEACTIVATION_RATIO,
         )
         config = replace(config, **overrides)
@@ -75,3 +85,24 @@ class SyncConfig:
             return None
         folder = Path(url2pathname(parts.path)).resolve().parent
         return folder.parent if folder.name == "Import" else folder
+
+
+def parse_networks(values) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``PROMIDATA_ALLOWED_NETWORKS`` entries as networks ("127.0.0.0/8", "10.1.2.3").
+
+    Raises ``ImproperlyConfigured`` naming the entry that is not a network.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    networks = []
+    for value in values:
+        text = str(value).strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"PROMIDATA_ALLOWED_NETWORKS: {text!r} is not a network such as 10.0.0.0/8"
+            ) from None
+    return tuple(networks)

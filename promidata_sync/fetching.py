@@ -1,36 +1,72 @@
-"""Fetching feed documents safely: allowed hosts only, bounded sizes, retries with backoff.
+"""Fetching feed documents safely: allowed hosts only, bounded sizes and time, retries.
 
 Every byte the sync reads from outside goes through ``Fetcher.get``. It enforces the URL policy
-(http(s) to allowed hosts; ``file://`` only inside the bundled feed's own folder), follows
-redirects itself so that each hop is checked, refuses bodies over a size limit without reading
-them to the end, and retries transient failures (timeouts, connection errors, truncated bodies,
-429 and 5xx) with exponential backoff, honouring ``Retry-After``.
+(unambiguous http(s) URLs to allowed hosts; ``file://`` only inside the bundled feed's own
+folder), connects only to public addresses or networks the operator allowed (pinned: see
+``http_transport``), follows redirects itself so that each hop is checked, refuses bodies over
+a size limit without reading them to the end, bounds each download by an overall deadline,
+and retries transient failures (timeouts, connection errors, truncated bodies, 429 and 5xx)
+with exponential backoff, honouring ``Retry-After``.
 
-Errors are raised as ``FetchError`` with ``permanent`` telling callers whether a retry later can
-help. Messages name URLs through ``mask_url`` only: the profile URL is the feed's only secret.
+``get`` raises nothing but ``FetchError``, with ``permanent`` telling callers whether a retry
+later can help. Messages name URLs through ``mask_url`` only: the profile URL is the feed's
+only secret.
 """
 
 from __future__ import annotations
 
 import email.utils
+import http.client
 import logging
 import random
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
 import requests
+import urllib3
 
 from promidata_sync.conf import SyncConfig
+from promidata_sync.http_transport import (
+    WATCHDOG,
+    ConnectionPolicy,
+    Deadline,
+    DestinationRefused,
+    PinnedAdapter,
+    Resolver,
+    system_resolve,
+)
+from promidata_sync.redaction import mask_url
+from promidata_sync.url_safety import host_allowed, url_problem
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 CHUNK_BYTES = 64 * 1024
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# What requests, urllib3, http.client and ssl (an OSError) raise when a connection or a read
+# fails: worth retrying. Anything else they raise (InvalidURL, LocationParseError, idna's
+# UnicodeError, ValueError) is about the URL or the answer, and will not heal.
+_TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.TimeoutError,
+    urllib3.exceptions.ProtocolError,
+    http.client.HTTPException,
+    OSError,
+)
+_LIBRARY_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+    ValueError,
+)
 
 
 class FetchError(Exception):
@@ -54,7 +90,12 @@ class URLNotAllowed(FetchError):
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A fetched document. ``not_modified`` is True for a 304 answer (``content`` is empty)."""
+    """A fetched document. ``not_modified`` is True for a 304 answer (``content`` is empty).
+
+    ``complete`` is True when the framing proves the body whole: a file, a 304, a body with
+    Content-Length (a shorter one is an error) or chunked. A close-delimited body (HTTP/1.0
+    style: no length, the server just closes) may have been cut short unnoticed: False.
+    """
 
     url: str
     content: bytes
@@ -62,70 +103,49 @@ class Fetched:
     etag: str = ""
     last_modified: str = ""
     not_modified: bool = False
-
-
-def mask_url(url: str) -> str:
-    """``url`` safe to log: scheme, host and the last two path segments only.
-
-    Promidata's access control is the profile GUID inside the path, so no log line, error
-    message or summary may carry a whole feed URL.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid URL>"
-    segments = [s for s in parts.path.split("/") if s]
-    tail = "/".join(segments[-2:])
-    if parts.scheme == "file":
-        return f"file://…/{tail}"
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    prefix = "/…/" if len(segments) > 2 else "/"
-    return f"{parts.scheme}://{host}{prefix}{tail}"
-
-
-def _host_allowed(host: str, allowed: frozenset[str]) -> bool:
-    host = host.lower().rstrip(".")
-    if host in allowed:
-        return True
-    # An entry ".example.com" admits every subdomain of example.com.
-    return any(entry.startswith(".") and host.endswith(entry) for entry in allowed)
+    complete: bool = False
 
 
 class Fetcher:
     """Thread-safe HTTP/file fetcher bound to one ``SyncConfig``.
 
     Each thread gets its own ``requests.Session`` (sessions are not guaranteed thread-safe);
-    connection pooling still works within a thread.
+    connection pooling still works within a thread. ``resolve(host, port)`` replaces the
+    system's name lookup (tests map names to loopback with it); whatever it answers is
+    checked against ``config.allowed_networks`` before anything is connected.
     """
 
-    def __init__(self, config: SyncConfig, *, sleep=time.sleep):
+    def __init__(self, config: SyncConfig, *, sleep=time.sleep, resolve: Resolver = system_resolve):
         self.config = config
         self._local = threading.local()
         self._sleep = sleep
         self._file_root = config.file_root
+        self._policy = ConnectionPolicy(
+            allowed_hosts=config.allowed_hosts,
+            networks=config.allowed_networks,
+            resolve=resolve,
+            deadline=self._current_deadline,
+        )
 
     # --- URL policy ---------------------------------------------------------------------------
     def check_url(self, url: str) -> None:
-        """Raise ``URLNotAllowed`` unless ``url`` may be fetched under this configuration."""
-        try:
-            parts = urlsplit(url)
-            port = parts.port  # raises ValueError for a malformed port
-        except ValueError as exc:
-            raise URLNotAllowed(f"invalid URL {mask_url(url)}: {exc}", url=url) from None
+        """Raise ``URLNotAllowed`` unless ``url`` may be fetched under this configuration.
+
+        Raises nothing else, whatever ``url`` is (see ``url_safety.url_problem`` for the
+        syntax refused before the host and path policy is applied).
+        """
+        problem = url_problem(url)
+        if problem:
+            raise URLNotAllowed(f"{mask_url(url)} refused: {problem}", url=str(url))
+        parts = urlsplit(url)
         if parts.scheme in ("http", "https"):
-            if parts.username or parts.password:
-                raise URLNotAllowed(f"credentials in URL {mask_url(url)} refused", url=url)
             host = (parts.hostname or "").lower()
             if not host:
                 raise URLNotAllowed(f"URL {mask_url(url)} has no host", url=url)
-            if not _host_allowed(host, self.config.allowed_hosts):
+            if not host_allowed(host, self.config.allowed_hosts):
                 raise URLNotAllowed(
                     f"host {host!r} is not in PROMIDATA_ALLOWED_HOSTS ({mask_url(url)})", url=url
                 )
-            if port is not None and not 0 < port < 65536:
-                raise URLNotAllowed(f"invalid port in {mask_url(url)}", url=url)
             return
         if parts.scheme == "file":
             self._file_path(url)
@@ -145,7 +165,10 @@ class Fetcher:
             )
         if parts.netloc not in ("", "localhost"):
             raise URLNotAllowed(f"file URL {mask_url(url)} names a remote host", url=url)
-        path = Path(url2pathname(parts.path)).resolve()
+        try:
+            path = Path(url2pathname(parts.path)).resolve()
+        except (ValueError, OSError, RuntimeError):  # a NUL (%00), a symlink loop
+            raise URLNotAllowed(f"file URL {mask_url(url)} is not a usable path", url=url) from None
         if not path.is_relative_to(self._file_root):
             raise URLNotAllowed(f"file URL {mask_url(url)} is outside the feed folder", url=url)
         return path
@@ -155,18 +178,51 @@ class Fetcher:
         """Fetch ``url`` whole, retrying transient failures; raise ``FetchError`` otherwise.
 
         With ``etag`` or ``last_modified`` the request is conditional, and an unchanged document
-        comes back as ``Fetched(not_modified=True)`` without a body.
+        comes back as ``Fetched(not_modified=True)`` without a body. The whole call (attempts,
+        backoff sleeps, body reads) takes at most ``config.http_deadline_seconds``, give or take
+        a moment; past it, ``FetchError(permanent=False)`` names the deadline. Nothing but
+        ``FetchError`` (or its subclass ``URLNotAllowed``) is raised.
         """
+        deadline = Deadline(self.config.http_deadline_seconds)
+        self._local.deadline = deadline
+        WATCHDOG.add(deadline)
+        try:
+            return self._get_within(deadline, url, max_bytes, etag, last_modified)
+        except FetchError:
+            raise
+        except Exception as exc:  # a surprise from a library: contained, but logged
+            log.warning(
+                "unexpected %s fetching %s at %s", type(exc).__name__, mask_url(url), _where(exc)
+            )
+            raise FetchError(
+                f"fetching {mask_url(url)} failed: unexpected {type(exc).__name__}",
+                url=str(url),
+                permanent=True,
+            ) from None
+        finally:
+            deadline.finish()
+            self._local.deadline = None
+
+    def _current_deadline(self) -> Deadline | None:
+        return getattr(self._local, "deadline", None)
+
+    def _get_within(
+        self, deadline: Deadline, url: str, max_bytes: int, etag: str, last_modified: str
+    ) -> Fetched:
         attempts = self.config.http_attempts
         for attempt in range(1, attempts + 1):
             try:
-                return self._get_once(
+                fetched = self._get_once(
                     url, max_bytes=max_bytes, etag=etag, last_modified=last_modified
                 )
             except FetchError as exc:
+                if deadline.fired:  # the watchdog cut the connection: that is the error
+                    raise self._deadline_error(url, deadline) from None
                 if exc.permanent or attempt == attempts:
                     raise
                 delay = self._backoff(attempt, exc.retry_after)
+                if delay >= deadline.remaining():
+                    raise self._deadline_error(url, deadline, exc) from None
                 log.info(
                     "retrying %s in %.1fs after attempt %d/%d: %s",
                     mask_url(url),
@@ -176,7 +232,24 @@ class Fetcher:
                     exc,
                 )
                 self._sleep(delay)
+                continue
+            if deadline.fired:
+                # A close-delimited body cut by the watchdog reads like a whole one.
+                raise self._deadline_error(url, deadline)
+            return fetched
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _deadline_error(url: str, deadline: Deadline, last: FetchError | None = None):
+        message = (
+            f"{mask_url(url)} was not fetched within the deadline of {deadline.seconds:g}s "
+            "(PROMIDATA_HTTP_DEADLINE_SECONDS)"
+        )
+        if last is not None:
+            message += f"; last error: {last}"
+        return FetchError(
+            message, url=url, permanent=False, status=last.status if last is not None else None
+        )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         cap = self.config.http_backoff_max_seconds
@@ -200,27 +273,43 @@ class Fetcher:
             response = self._request(current, headers)
             with response:
                 if response.is_redirect:
-                    location = response.headers.get("Location", "")
-                    current = urljoin(current, location)
-                    self.check_url(current)
+                    location = _location(response.headers.get("Location"))
+                    current = self._redirect_target(current, location)
                     continue
                 return self._read_response(current, response, max_bytes)
         raise FetchError(f"too many redirects for {mask_url(url)}", url=url, permanent=True)
 
+    def _redirect_target(self, current: str, location: str) -> str:
+        """The checked URL a redirect from ``current`` points to; ``URLNotAllowed`` if none."""
+        if not location.strip():
+            raise URLNotAllowed(
+                f"redirect from {mask_url(current)} without a Location", url=current
+            )
+        try:
+            target = urljoin(current, location)
+        except ValueError:  # "http://[" and the like
+            raise URLNotAllowed(
+                f"redirect from {mask_url(current)} to an unparseable Location", url=current
+            ) from None
+        self.check_url(target)
+        return target
+
     def _request(self, url: str, headers: dict) -> requests.Response:
+        deadline = self._current_deadline()
+        timeout = self.config.http_timeout_seconds
+        if deadline is not None:  # no connect or read may outlast the deadline either
+            timeout = max(0.01, min(timeout, deadline.remaining()))
         try:
             return self._session().get(
-                url,
-                headers=headers,
-                stream=True,
-                allow_redirects=False,
-                timeout=self.config.http_timeout_seconds,
+                url, headers=headers, stream=True, allow_redirects=False, timeout=timeout
             )
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise FetchError(
-                f"{type(exc).__name__} for {mask_url(url)}", url=url, permanent=False
-            ) from None
-        except requests.RequestException as exc:
+        except DestinationRefused as exc:
+            raise URLNotAllowed(f"{exc} ({mask_url(url)})", url=url) from None
+        except _LIBRARY_ERRORS as exc:
+            if isinstance(exc, _TRANSIENT_ERRORS):
+                raise FetchError(
+                    f"{type(exc).__name__} for {mask_url(url)}", url=url, permanent=False
+                ) from None
             raise FetchError(
                 f"request for {mask_url(url)} failed: {type(exc).__name__}", url=url, permanent=True
             ) from None
@@ -234,6 +323,7 @@ class Fetcher:
                 not_modified=True,
                 etag=response.headers.get("ETag", ""),
                 last_modified=response.headers.get("Last-Modified", ""),
+                complete=True,
             )
         if status != 200:
             error = FetchError(
@@ -244,14 +334,16 @@ class Fetcher:
             )
             error.retry_after = _parse_retry_after(response.headers.get("Retry-After"))
             raise error
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
+        # The length urllib3 enforces (None without a valid Content-Length, or when chunked).
+        declared = getattr(response.raw, "length_remaining", None)
+        if declared is not None and declared > max_bytes:
             raise FetchError(
-                f"{mask_url(url)} is {int(declared):,} bytes, over the limit of {max_bytes:,}",
+                f"{mask_url(url)} is {declared:,} bytes, over the limit of {max_bytes:,}",
                 url=url,
                 permanent=True,
                 status=status,
             )
+        complete = _framed(response)
         chunks, size = [], 0
         try:
             for chunk in response.iter_content(CHUNK_BYTES):
@@ -264,8 +356,9 @@ class Fetcher:
                         status=status,
                     )
                 chunks.append(chunk)
-        except requests.RequestException as exc:
-            # A body cut short (connection closed before Content-Length) lands here.
+        except _LIBRARY_ERRORS as exc:
+            # A body cut short (connection closed before Content-Length or the last chunk)
+            # lands here, as does a socket the deadline shut down.
             raise FetchError(
                 f"incomplete body for {mask_url(url)} ({type(exc).__name__})",
                 url=url,
@@ -278,6 +371,7 @@ class Fetcher:
             content_type=response.headers.get("Content-Type", ""),
             etag=response.headers.get("ETag", ""),
             last_modified=response.headers.get("Last-Modified", ""),
+            complete=complete,
         )
 
     def _read_file(self, url: str, max_bytes: int) -> Fetched:
@@ -290,7 +384,7 @@ class Fetcher:
                     url=url,
                     permanent=True,
                 )
-            return Fetched(url=url, content=path.read_bytes())
+            return Fetched(url=url, content=path.read_bytes(), complete=True)
         except FileNotFoundError:
             raise FetchError(
                 f"{mask_url(url)} not found", url=url, permanent=True, status=404
@@ -305,12 +399,53 @@ class Fetcher:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
+            session = _Session()
             session.headers["User-Agent"] = self.config.user_agent
-            # Proxies from the environment would bypass the host allow-list.
+            # Proxies from the environment would bypass the host allow-list and the pinning.
             session.trust_env = False
+            adapter = PinnedAdapter(self._policy)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             self._local.session = session
         return session
+
+
+class _Session(requests.Session):
+    """A session that leaves redirects alone: ``Fetcher`` follows them itself, checking each.
+
+    Even with ``allow_redirects=False``, requests prepares the next request of a redirect
+    (for ``Response.next``): it reads the redirect's whole body, with no size limit, and
+    parses its Location, raising ValueError for a bad one.
+    """
+
+    def get_redirect_target(self, resp):
+        return None
+
+
+def _location(value: str | None) -> str:
+    """A Location header as sent: http.client decodes headers as Latin-1, servers send UTF-8."""
+    value = value or ""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def _framed(response: requests.Response) -> bool:
+    """True if the body's end is announced: chunked, or a Content-Length urllib3 enforces."""
+    raw = response.raw
+    return (
+        bool(getattr(raw, "chunked", False)) or getattr(raw, "length_remaining", None) is not None
+    )
+
+
+def _where(exc: BaseException) -> str:
+    """Where ``exc`` was raised (file:line in function), without its message (URLs)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{Path(last.filename).name}:{last.lineno} in {last.name}"
 
 
 def _parse_retry_after(value: str | None) -> float | None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/promidata_bench"
+# The benchmark feeds are served on loopback, which the fetcher refuses unless it is allowed.
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
 
 
 def prepare_environment(database_url: str | None) -> Path:
@@ -35,6 +37,7 @@ def prepare_environment(database_url: str | None) -> Path:
             "DATABASE_URL": url,
             "MEDIA_ROOT": str(work / "media"),
             "PROMIDATA_VAR_DIR": str(work),
+            "PROMIDATA_ALLOWED_NETWORKS": LOOPBACK_NETWORKS,
             "LOG_LEVEL": "WARNING",
         }
     )

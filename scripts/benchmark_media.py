@@ -160,6 +160,8 @@ def run(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The feed server below listens on loopback, which the fetcher refuses unless allowed.
+    os.environ["PROMIDATA_ALLOWED_NETWORKS"] = "127.0.0.0/8,::1/128"
     django.setup()
     from django.core.management import call_command
     from django.db import connection

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from promidata_sync.conf import SyncConfig
-from promidata_sync.fetching import Fetcher, FetchError, URLNotAllowed, mask_url
+from promidata_sync.fetching import Fetcher, FetchError, URLNotAllowed
+from promidata_sync.redaction import mask_url
 from tests.feedpaths import base_path
 
 

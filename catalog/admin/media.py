@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from catalog.admin.common import BR, ReadOnlyAdmin, counts_by, thumbnail
 from catalog.models import Media, VariantMedia
 from promidata_sync.admin.display import human_size
-from promidata_sync.fetching import mask_url
+from promidata_sync.redaction import mask_url
 
 USES_SHOWN = 50
 

@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.admin.common import BR, ReadOnlyAdmin, counts_by, muted, thumbnail
 from catalog.models import Category, PriceTier, Product, Variant, VariantMedia
-from promidata_sync.fetching import mask_url
+from promidata_sync.redaction import mask_url
 
 THUMBS_PER_VARIANT = 8
 # What a variant's prices and images need, in two queries for any number of variants.

@@ -1,8 +1,9 @@
 """Loopback HTTP server for a synthetic feed or a directory, with fault injection.
 
 Tests and benchmarks point the importer at :attr:`FeedServer.import_url` and then inspect
-:attr:`FeedServer.requests`. Faults (status codes, replaced or truncated bodies, extra delay)
-are keyed by the request path and can be changed while the server runs.
+:attr:`FeedServer.requests`. Faults (status codes, replaced or truncated bodies, extra delay,
+bodies dribbled out slowly, other body framings) are keyed by the request path and can be
+changed while the server runs.
 
 Run as a module for a standalone server (see :func:`main`)::
 
@@ -28,7 +29,7 @@ from urllib.parse import unquote
 
 from .feedgen import FeedSpec, SyntheticFeed
 
-__all__ = ["FAKE_PROFILE_GUID", "FeedServer", "RequestRecord", "classify_path", "main"]
+__all__ = ["FAKE_PROFILE_GUID", "FRAMINGS", "FeedServer", "RequestRecord", "classify_path", "main"]
 
 #: Stands in for the secret profile GUID of a real feed URL (obviously fake on purpose).
 FAKE_PROFILE_GUID = "00000000-feed-4000-8000-5e1f5e1f5e1f"
@@ -46,6 +47,9 @@ _CONTENT_TYPES = {
 }
 _DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _KINDS = ("index", "categories", "family", "image", "other")
+#: How a body's end is marked: Content-Length, chunked transfer-encoding, or closing the
+#: connection (an HTTP/1.0 answer without a length).
+FRAMINGS = ("length", "chunked", "close")
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,14 @@ class _Fault:
 class _Truncation:
     nbytes: int
     remaining: int | None
+    framing: str | None = None  # None = the path's framing
+
+
+@dataclass
+class _Dribble:
+    interval: float
+    chunk_bytes: int
+    remaining: int | None
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,8 @@ class _Response:
     headers: dict
     body: bytes = b""
     truncate_to: int | None = None
+    framing: str = "length"
+    dribble: _Dribble | None = None
 
 
 def classify_path(path: str) -> str:
@@ -107,6 +121,20 @@ class FeedServer:
       fixed at server start; a matching ``If-None-Match`` gets 304 without a body.
       ``If-Modified-Since`` is ignored on purpose: the fixed date would hide feed mutations;
     * HEAD is answered like GET without a body; every request is recorded, nothing is logged.
+
+    Faults, each keyed by path (as sent or decoded) and removed by :meth:`clear_faults`:
+    * ``fail(path, status)``: answer with an error status (``times`` times or always);
+    * ``replace(path, body)``: serve other bytes;
+    * ``truncate(path, nbytes)``: send only the first ``nbytes`` of the body, then close;
+    * ``delay(path, seconds)``: wait before answering;
+    * ``dribble(path, interval_seconds, chunk_bytes)``: headers at once, then the body
+      ``chunk_bytes`` at a time with ``interval_seconds`` before each piece (a server that
+      is slow but never silent for long, which no per-read timeout catches);
+    * ``frame(path, framing)``: mark the body's end by ``"length"`` (Content-Length, the
+      default), ``"chunked"`` (Transfer-Encoding: chunked) or ``"close"`` (an HTTP/1.0
+      answer without Content-Length; the connection closes after the body). ``truncate`` and
+      ``dribble`` follow the path's framing; ``truncate(..., framing=...)`` overrides it.
+    Error answers (``fail``) and 304s always carry Content-Length framing.
     """
 
     def __init__(
@@ -129,11 +157,16 @@ class FeedServer:
         self._replacements: dict[str, tuple[bytes, str]] = {}
         self._truncations: dict[str, _Truncation] = {}
         self._delays: dict[str, float] = {}
+        self._dribbles: dict[str, _Dribble] = {}
+        self._framings: dict[str, str] = {}
+        # Set while stopping, so that dribbling answers end at once instead of after a pause.
+        self._stopping = threading.Event()
         self._records: list[RequestRecord] = []
         self._connections: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._last_modified = ""
+        self._served_base_url = ""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -141,8 +174,12 @@ class FeedServer:
         """Bind and serve in a daemon thread; returns self. Sets ``feed.base_url``."""
         if self._httpd is not None:
             return self
+        self._stopping.clear()
         self._httpd = _HTTPServer(self._address, self)
         self._last_modified = email.utils.formatdate(time.time(), usegmt=True)
+        # Documents are rendered with this, not with base_url: a request still being answered
+        # (a delayed one) when stop() runs must not find the server "not running".
+        self._served_base_url = self.base_url
         # A short poll interval keeps stop() fast; the default (0.5 s) would dominate tests.
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.05,), name="feedserver", daemon=True
@@ -157,6 +194,7 @@ class FeedServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self._stopping.set()
         httpd.shutdown()
         with self._lock:
             connections = list(self._connections)
@@ -220,16 +258,46 @@ class FeedServer:
         with self._lock:
             self._replacements[path] = (bytes(body), content_type)
 
-    def truncate(self, path: str, nbytes: int, *, times: int | None = None) -> None:
-        """Announce the full Content-Length but send only ``nbytes``, then close.
+    def truncate(
+        self, path: str, nbytes: int, *, times: int | None = None, framing: str | None = None
+    ) -> None:
+        """Send only ``nbytes`` of the body, then close the connection.
 
+        With ``"length"`` framing the full Content-Length is announced and with ``"chunked"``
+        the last chunk never comes, so a client can tell; with ``"close"`` (no length) the
+        cut body looks whole. ``framing`` None uses the path's (see :meth:`frame`).
         ``times`` limits how often (None = until cleared), e.g. to test a retry.
         """
+        _check_framing(framing, none_ok=True)
         with self._lock:
             if times is not None and times <= 0:
                 self._truncations.pop(path, None)
                 return
-            self._truncations[path] = _Truncation(nbytes, times)
+            self._truncations[path] = _Truncation(nbytes, times, framing)
+
+    def dribble(
+        self,
+        path: str,
+        interval_seconds: float,
+        chunk_bytes: int = 1,
+        *,
+        times: int | None = None,
+    ) -> None:
+        """Send the headers at once, then the body ``chunk_bytes`` at a time, waiting
+        ``interval_seconds`` before each piece. ``times`` as for :meth:`truncate`."""
+        if chunk_bytes < 1 or interval_seconds < 0:
+            raise ValueError("chunk_bytes must be at least 1 and interval_seconds not negative")
+        with self._lock:
+            if times is not None and times <= 0:
+                self._dribbles.pop(path, None)
+                return
+            self._dribbles[path] = _Dribble(interval_seconds, chunk_bytes, times)
+
+    def frame(self, path: str, framing: str) -> None:
+        """Mark the end of ``path``'s bodies by ``framing``, one of :data:`FRAMINGS`."""
+        _check_framing(framing)
+        with self._lock:
+            self._framings[path] = framing
 
     def delay(self, path: str, seconds: float) -> None:
         """Add ``seconds`` of latency before answering ``path`` (to provoke client timeouts)."""
@@ -237,12 +305,14 @@ class FeedServer:
             self._delays[path] = seconds
 
     def clear_faults(self) -> None:
-        """Remove every fail/replace/truncate/delay rule (global latency stays)."""
+        """Remove every fail/replace/truncate/delay/dribble/frame rule (latency stays)."""
         with self._lock:
             self._fails.clear()
             self._replacements.clear()
             self._truncations.clear()
             self._delays.clear()
+            self._dribbles.clear()
+            self._framings.clear()
 
     # ------------------------------------------------------------------ accounting
 
@@ -278,7 +348,7 @@ class FeedServer:
         # Recorded before answering, so a client that has its response can already count it.
         with self._lock:
             self._records.append(record)
-        _send(handler, response, head=head)
+        _send(handler, response, head=head, stopping=self._stopping)
 
     def _sleep_for(self, path: str) -> None:
         with self._lock:
@@ -288,7 +358,7 @@ class FeedServer:
             time.sleep(seconds)
 
     def _respond(self, path: str, handler: _Handler) -> _Response:
-        fault = self._take_fault(path)
+        fault = self._take(self._fails, path)
         if fault is not None:
             headers = {"Content-Type": "text/plain; charset=utf-8", **fault.headers}
             return _Response(fault.status, headers, fault.body)
@@ -302,31 +372,32 @@ class FeedServer:
         if _etag_matches(handler.headers.get("If-None-Match"), etag):
             return _Response(304, headers)
         headers["Content-Type"] = content_type
-        return _Response(200, headers, body, self._take_truncation(path))
-
-    def _take_fault(self, path: str) -> _Fault | None:
+        truncation = self._take(self._truncations, path)
         with self._lock:
-            key = self._rule_key(self._fails, path)
+            framing = self._rule(self._framings, path) or "length"
+        if truncation is not None and truncation.framing is not None:
+            framing = truncation.framing
+        return _Response(
+            200,
+            headers,
+            body,
+            truncate_to=truncation.nbytes if truncation is not None else None,
+            framing=framing,
+            dribble=self._take(self._dribbles, path),
+        )
+
+    def _take(self, rules: dict, path: str):
+        """The rule for ``path`` (None if none), counting one use of a ``times``-limited rule."""
+        with self._lock:
+            key = self._rule_key(rules, path)
             if key is None:
                 return None
-            fault = self._fails[key]
-            if fault.remaining is not None:
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    del self._fails[key]
-            return fault
-
-    def _take_truncation(self, path: str) -> int | None:
-        with self._lock:
-            key = self._rule_key(self._truncations, path)
-            if key is None:
-                return None
-            rule = self._truncations[key]
+            rule = rules[key]
             if rule.remaining is not None:
                 rule.remaining -= 1
                 if rule.remaining <= 0:
-                    del self._truncations[key]
-            return rule.nbytes
+                    del rules[key]
+            return rule
 
     @staticmethod
     def _rule_key(rules: dict, path: str) -> str | None:
@@ -354,14 +425,14 @@ class FeedServer:
             return None
         rest = unquote(path[len(prefix) :])
         if rest == "Import/Import.txt":
-            return self.feed.import_txt(self.base_url)
+            return self.feed.import_txt(self._served_base_url)
         if rest == "CAT.csv":
             return self.feed.categories_csv()
         folder, _, name = rest.partition("/")
         if folder == "Images" and name.endswith(".png") and "/" not in name:
             return self.feed.image_png(name.removesuffix(".png"))
         if name.endswith(".json") and "/" not in name:
-            return self.feed.family_json(folder, name.removesuffix(".json"), self.base_url)
+            return self.feed.family_json(folder, name.removesuffix(".json"), self._served_base_url)
         return None
 
     def _register(self, connection: socket.socket, *, open_: bool) -> None:
@@ -396,24 +467,65 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return any(c == "*" or c.removeprefix("W/") == etag for c in candidates)
 
 
-def _send(handler: _Handler, response: _Response, *, head: bool) -> None:
+def _check_framing(framing: str | None, *, none_ok: bool = False) -> None:
+    if not (framing in FRAMINGS or (none_ok and framing is None)):
+        raise ValueError(f"framing must be one of {FRAMINGS}")
+
+
+def _send(handler: _Handler, response: _Response, *, head: bool, stopping: threading.Event) -> None:
+    framing = response.framing
+    if framing == "close":
+        # An HTTP/1.0 answer: no length, the body ends where the connection does.
+        handler.protocol_version = "HTTP/1.0"
+        handler.close_connection = True
     handler.send_response(response.status)
     for name, value in response.headers.items():
         handler.send_header(name, value)
     if response.status != 304:
-        handler.send_header("Content-Length", str(len(response.body)))
+        if framing == "length":
+            handler.send_header("Content-Length", str(len(response.body)))
+        elif framing == "chunked":
+            handler.send_header("Transfer-Encoding", "chunked")
+        else:
+            handler.send_header("Connection", "close")
     handler.end_headers()
     if head or response.status == 304:
         return
-    if response.truncate_to is None:
-        handler.wfile.write(response.body)
-        return
-    handler.wfile.write(response.body[: response.truncate_to])
-    handler.wfile.flush()
-    # Closing right after the short body is what makes the client see an incomplete read.
-    handler.close_connection = True
-    with contextlib.suppress(OSError):
-        handler.connection.shutdown(socket.SHUT_WR)
+    cut = response.truncate_to is not None
+    body = response.body[: response.truncate_to] if cut else response.body
+    whole = _write_body(
+        handler, body, chunked=framing == "chunked", dribble=response.dribble, stopping=stopping
+    )
+    if whole and not cut and framing == "chunked":
+        handler.wfile.write(b"0\r\n\r\n")
+    if cut or not whole or framing == "close":
+        # Closing right after the (short) body is what makes the client see its end.
+        handler.wfile.flush()
+        handler.close_connection = True
+        with contextlib.suppress(OSError):
+            handler.connection.shutdown(socket.SHUT_WR)
+
+
+def _write_body(
+    handler: _Handler,
+    body: bytes,
+    *,
+    chunked: bool,
+    dribble: _Dribble | None,
+    stopping: threading.Event,
+) -> bool:
+    """Write ``body`` (as chunks if ``chunked``, slowly if ``dribble``); False if the server
+    began stopping before it was all sent."""
+    step = dribble.chunk_bytes if dribble is not None else max(len(body), 1)
+    for start in range(0, len(body), step):
+        if dribble is not None and stopping.wait(dribble.interval):
+            return False
+        piece = body[start : start + step]
+        if chunked:
+            piece = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+        handler.wfile.write(piece)
+        handler.wfile.flush()
+    return True
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from urllib.parse import urlsplit, urlunsplit
 
 import dramatiq
 from django.conf import settings
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+
+from promidata_sync.redaction import masked_redis_url
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +25,6 @@ QUEUES = ("supplier-sync", "product-family", "image-upload")
 
 class BrokerUnavailable(Exception):
     """The configured broker cannot be reached; the message names it, password masked."""
-
-
-def masked_redis_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{user}:***@{host}" if user else f":***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def is_persistent() -> bool:
@@ -150,3 +138,50 @@ def stop_in_process_worker() -> None:
         worker, _in_process_worker = _in_process_worker, None
     if worker is not None:
         worker.stop()
+
+
+def broker_maintenance() -> None:
+    """Run Dramatiq's Redis maintenance on every queue now: the unacknowledged messages of
+    workers whose heartbeat is older than the broker's heartbeat timeout go back to their
+    queues. Dramatiq runs it only by chance (``maintenance_chance`` per million commands),
+    which after a crash of every worker can take many minutes; the reconciler calls this.
+
+    Calls Dramatiq's own dispatch script with its maintenance flag set, with the argument
+    order of dramatiq 2.x's ``dispatch.lua`` (the version is pinned in requirements.lock).
+    A no-op without Redis.
+    """
+    import time
+
+    broker = dramatiq.get_broker()
+    if not isinstance(broker, RedisBroker):
+        return
+    dispatch = broker.scripts["dispatch"]
+    for queue_name in [*QUEUES, *(f"{q}.DQ" for q in QUEUES)]:
+        args = [
+            "qsize",  # a read-only command; the maintenance flag does the work
+            int(time.time() * 1000),
+            queue_name,
+            broker.broker_id,
+            broker.heartbeat_timeout,
+            broker.dead_message_ttl,
+            1,
+            broker._max_unpack_size(),
+        ]
+        dispatch(args=args, keys=[broker.namespace])
+
+
+def messages_held(refs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which ``(queue_name, broker_ref)`` messages the broker still holds (waiting, delayed,
+    fetched by a worker or being retried). Without Redis, all of them (the in-memory broker
+    lives and dies with this process)."""
+    broker = dramatiq.get_broker()
+    refs = [ref for ref in refs if ref[1]]
+    if not isinstance(broker, RedisBroker) or not refs:
+        return set(refs)
+    ns = broker.namespace
+    pipe = broker.client.pipeline(transaction=False)
+    for queue_name, ref in refs:
+        pipe.hexists(f"{ns}:{queue_name}.msgs", ref)
+        pipe.hexists(f"{ns}:{queue_name}.DQ.msgs", ref)
+    found = pipe.execute()
+    return {ref for i, ref in enumerate(refs) if found[2 * i] or found[2 * i + 1]}

@@ -2,7 +2,7 @@
 
 from django import template
 
-from promidata_sync.fetching import mask_url
+from promidata_sync.redaction import mask_url
 
 register = template.Library()
 

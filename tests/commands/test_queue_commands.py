@@ -39,7 +39,7 @@ def test_unreachable_redis_is_one_clear_line_with_the_password_masked(command, t
     assert done.returncode in (1, 2)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr
-    assert "redis://worker:***@127.0.0.1:1/0 is unreachable" in lines[0]
+    assert "redis://worker:********@127.0.0.1:1/0 is unreachable" in lines[0]
     assert "s3cret" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
 

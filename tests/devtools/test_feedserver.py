@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -236,6 +239,166 @@ def test_latency_applies_to_every_request(feed):
         started = time.perf_counter()
         requests.get(server.import_url, timeout=5)
         assert time.perf_counter() - started >= 0.15
+
+
+# ---------------------------------------------------------------------- slow bodies, framing
+
+
+def _raw_exchange(server: FeedServer, path: str) -> bytes:
+    """Send one GET on a fresh socket and read until the server closes (or 5 s pass)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received
+
+
+def test_dribble_sends_the_headers_at_once_then_the_body_slowly(server):
+    server.replace("/slow.bin", b"abcdef")
+    server.dribble("/slow.bin", 0.3, chunk_bytes=2)
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        started = time.perf_counter()
+        connection.request("GET", "/slow.bin")
+        response = connection.getresponse()
+        headers_after = time.perf_counter() - started
+        assert response.getheader("Content-Length") == "6"
+        pieces = []
+        while piece := response.read1(16):
+            pieces.append(piece)
+        body_after = time.perf_counter() - started
+    finally:
+        connection.close()
+    assert headers_after < 0.25  # the first piece waits 0.3 s
+    assert b"".join(pieces) == b"abcdef" and len(pieces) == 3
+    assert body_after >= 0.9
+
+
+def test_dribble_times_then_normal(server):
+    server.replace("/slow.bin", b"abc")
+    server.dribble("/slow.bin", 0.2, times=1)
+    started = time.perf_counter()
+    assert requests.get(f"{server.url}/slow.bin", timeout=5).content == b"abc"
+    assert time.perf_counter() - started >= 0.6
+    started = time.perf_counter()
+    assert requests.get(f"{server.url}/slow.bin", timeout=5).content == b"abc"
+    assert time.perf_counter() - started < 0.2
+
+
+def test_stop_ends_a_dribble_at_once(feed):
+    server = FeedServer(feed).start()
+    server.replace("/slow.bin", b"x" * 100)
+    server.dribble("/slow.bin", 5)
+    reader = threading.Thread(target=_raw_exchange, args=(server, "/slow.bin"), daemon=True)
+    reader.start()
+    time.sleep(0.2)
+    started = time.perf_counter()
+    server.stop()
+    reader.join(timeout=5)
+    assert not reader.is_alive() and time.perf_counter() - started < 2
+
+
+def test_close_framing_answers_http_1_0_without_a_length(server, feed):
+    server.frame("/Profiles/Live/" + FAKE_PROFILE_GUID + "/CAT.csv", "close")
+    raw = _raw_exchange(server, f"/Profiles/Live/{FAKE_PROFILE_GUID}/CAT.csv")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200")
+    assert b"content-length" not in head.lower()
+    assert b"connection: close" in head.lower()
+    assert body == feed.categories_csv()  # and the server closed: the read above ended
+
+
+def test_close_framing_truncated_looks_whole_to_a_client(server, feed):
+    server.truncate(_path(server, server.import_url), 30, framing="close")
+    response = requests.get(server.import_url, timeout=5)
+    assert response.status_code == 200 and "Content-Length" not in response.headers
+    assert response.content == feed.import_txt(server.base_url)[:30]
+
+
+def test_chunked_framing(server, feed):
+    family_url = _first_family(server)
+    server.frame(_path(server, family_url), "chunked")
+    raw = _raw_exchange_keepalive_closed(server, _path(server, family_url))
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    assert b"content-length" not in head.lower()
+    assert body.endswith(b"\r\n0\r\n\r\n")
+    with requests.Session() as session:  # decodes, and the connection stays usable
+        first = session.get(family_url, timeout=5)
+        assert first.json()["ChildProducts"]
+        assert first.headers["Transfer-Encoding"] == "chunked"
+        assert session.get(server.import_url, timeout=5).status_code == 200
+
+
+def _raw_exchange_keepalive_closed(server: FeedServer, path: str) -> bytes:
+    """Like _raw_exchange, asking the server to close after a keep-alive answer."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        sock.sendall(request.encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received
+
+
+def test_chunked_truncation_raises_in_the_client(server):
+    family_url = _first_family(server)
+    server.truncate(_path(server, family_url), 50, times=1, framing="chunked")
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(family_url, timeout=5)
+    assert requests.get(family_url, timeout=5).json()["ChildProducts"]
+
+
+def test_dribbled_chunks_and_error_answers_keep_their_framing(server):
+    server.replace("/slow.bin", b"abcd")
+    server.frame("/slow.bin", "chunked")
+    server.dribble("/slow.bin", 0.01, chunk_bytes=1)
+    raw = _raw_exchange_keepalive_closed(server, "/slow.bin")
+    assert raw.endswith(b"1\r\na\r\n1\r\nb\r\n1\r\nc\r\n1\r\nd\r\n0\r\n\r\n")
+    server.fail("/slow.bin", 503, times=1, body=b"busy")
+    failed = requests.get(f"{server.url}/slow.bin", timeout=5)
+    assert failed.status_code == 503 and failed.headers["Content-Length"] == "4"
+
+
+def test_framing_and_dribble_arguments_are_checked(server):
+    with pytest.raises(ValueError):
+        server.frame("/x", "telepathy")
+    with pytest.raises(ValueError):
+        server.truncate("/x", 3, framing="smoke")
+    with pytest.raises(ValueError):
+        server.dribble("/x", 0.1, chunk_bytes=0)
+
+
+def test_clear_faults_removes_dribbles_and_framings(server, feed):
+    path = f"/Profiles/Live/{FAKE_PROFILE_GUID}/CAT.csv"
+    server.frame(path, "close")
+    server.dribble(path, 1)
+    server.clear_faults()
+    started = time.perf_counter()
+    response = requests.get(server.url + path, timeout=5)
+    assert response.headers["Content-Length"] == str(len(feed.categories_csv()))
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_request_answered_after_stop_is_rendered_without_error(feed, capfd):
+    server = FeedServer(feed).start()
+    url = server.import_url
+    server.delay(_path(server, url), 0.3)
+
+    def client():
+        with contextlib.suppress(requests.RequestException):
+            requests.get(url, timeout=0.1)
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    time.sleep(0.15)
+    server.stop()
+    time.sleep(0.4)  # the handler wakes after stop() and renders Import.txt
+    assert "RuntimeError" not in capfd.readouterr().err
 
 
 # ---------------------------------------------------------------------- directories

@@ -72,6 +72,9 @@ class Product(models.Model):
     brand = models.CharField(max_length=255, blank=True)
     is_active = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Complete Import.txt reads in a row that did not list this family; it is deactivated at
+    # the second (one truncated or half-published index must not withdraw anything).
+    absent_count = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

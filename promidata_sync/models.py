@@ -64,6 +64,9 @@ class SyncRun(models.Model):
     images_failed = models.PositiveIntegerField(default=0)
     images_downloaded = models.PositiveIntegerField(default=0)
     images_reused = models.PositiveIntegerField(default=0)
+    warnings = models.PositiveIntegerField(
+        default=0, help_text="Parser warnings of the run's families and of its index lines."
+    )
 
     message = models.TextField(blank=True, help_text="Warnings and the reason for a failure.")
     summary = models.JSONField(default=dict, blank=True)
@@ -73,6 +76,14 @@ class SyncRun(models.Model):
         null=True, blank=True, help_text="When every family of the run had been planned."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set for a run whose work lives in one process (direct mode, or queue mode without
+    # Redis): when that process is gone, nothing else will ever finish the run.
+    owner_host = models.CharField(max_length=255, blank=True)
+    owner_pid = models.PositiveIntegerField(null=True, blank=True)
+    # When the owner process started (clock ticks since boot, from /proc): a pid reused by
+    # another process after a reboot or a wrap-around does not pass for the owner.
+    owner_started = models.BigIntegerField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -138,6 +149,10 @@ class SyncItem(models.Model):
     error = models.TextField(blank=True)
     permanent = models.BooleanField(default=True, help_text="Retrying will not help by itself.")
     attempts = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(
+        default=list, blank=True, help_text="The first warnings the parser gave for this item."
+    )
+    warning_count = models.PositiveIntegerField(default=0, help_text="All of its warnings.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -231,6 +246,9 @@ class Job(models.Model):
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
     attempts_made = models.PositiveIntegerField(default=0)
+    # The broker's own id of the message's current copy (Redis keeps each enqueued copy under
+    # its own id): the reconciler asks the broker whether it still holds it.
+    broker_ref = models.CharField(max_length=64, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

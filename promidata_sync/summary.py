@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from promidata_sync.models import SyncItem, SyncRun
+from promidata_sync.redaction import mask_url
 
 COLUMNS = [
     ("supplier", None),
@@ -17,6 +18,7 @@ COLUMNS = [
     ("img dl", "images_downloaded"),
     ("img reused", "images_reused"),
     ("img failed", "images_failed"),
+    ("warnings", "warnings"),
 ]
 FAILURES_SHOWN = 20
 
@@ -54,7 +56,8 @@ def format_failures(runs: list[SyncRun]) -> list[str]:
             ]
         )
         for failure in failures[:FAILURES_SHOWN]:
-            lines.append(f"  {run.supplier.code} {failure.kind} {failure.key}: {failure.error}")
+            key = mask_url(failure.key) if "://" in failure.key else failure.key
+            lines.append(f"  {run.supplier.code} {failure.kind} {key}: {failure.error}")
         if len(failures) > FAILURES_SHOWN:
             lines.append(f"  … more failures of {run.supplier.code}: see sync run #{run.pk}")
         for message in filter(None, run.message.splitlines()):

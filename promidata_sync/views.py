@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -26,6 +27,7 @@ from promidata_sync.api import (
     start_sync,
 )
 from promidata_sync.api_auth import ApiError, api_view, json_error
+from promidata_sync.feed.limits import supplier_code_problem
 from promidata_sync.health import health_report
 from promidata_sync.models import SyncRun
 from promidata_sync.queue.broker import QUEUES, BrokerUnavailable, broker_check
@@ -46,7 +48,9 @@ def sync_start(request):
     if unknown:
         raise ApiError(400, f"unknown field(s) {', '.join(unknown)}; allowed: supplier, force")
     supplier = body.get("supplier")
-    if supplier is not None and (not isinstance(supplier, str) or not supplier.strip()):
+    if supplier is not None and (
+        not isinstance(supplier, str) or supplier_code_problem(supplier.strip()) is not None
+    ):
         raise ApiError(400, 'supplier must be a supplier code such as "A23"')
     force = body.get("force", False)
     if not isinstance(force, bool):
@@ -121,9 +125,14 @@ def healthz(request):
 
 
 def _json_object(request) -> dict:
+    """The request body as a JSON object, or a 400 for anything else: not JSON, not UTF-8,
+    nested too deeply, a number Python refuses (over 4,300 digits), or over Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE."""
     try:
         body = json.loads(request.body or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except RequestDataTooBig:
+        raise ApiError(400, "the body is too large") from None
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
         body = None
     if not isinstance(body, dict):
         raise ApiError(400, 'the body must be a JSON object, e.g. {"supplier": "A23"} or {}')

@@ -32,6 +32,7 @@ from promidata_sync.queue.broker import QUEUES
 
 JOBS_SHOWN = 100
 FAILURES_SHOWN = 200
+WARNED_ITEMS_SHOWN = 200
 PROGRESS_MAX_IDS = 200
 # Jobs needing attention first on the run page.
 JOB_STATE_ORDER = Case(
@@ -90,6 +91,7 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
                 "fields": (
                     ("entries", "families_new", "families_updated", "families_unchanged"),
                     ("families_deactivated", "families_reactivated", "deactivation_refused"),
+                    ("warnings",),
                 )
             },
         ),
@@ -186,6 +188,7 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
             for name in [*QUEUES, *sorted(set(per_stage) - set(QUEUES))]
         ]
         failures = run.items.filter(state=SyncItem.State.FAILED)
+        warned = run.items.filter(warning_count__gt=0)
         return {
             "can_operate": can_operate(request.user),
             "can_retry": has_failures(run),
@@ -195,6 +198,8 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
             "jobs": run.jobs.order_by(JOB_STATE_ORDER, "-id")[:JOBS_SHOWN],
             "failures": failures.order_by("kind", "id")[:FAILURES_SHOWN],
             "failures_total": failures.count(),
+            "warned_items": warned.order_by("kind", "id")[:WARNED_ITEMS_SHOWN],
+            "warned_total": warned.count(),
         }
 
     def progress_view(self, request):

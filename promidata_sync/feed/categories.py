@@ -12,6 +12,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from . import limits
 from .records import CategoriesFile, CategoryRecord, FeedDataError, MalformedLine
 
 _MAX_TEXT = 200
@@ -46,7 +47,10 @@ def parse_categories(data: bytes | str) -> CategoriesFile:
 
     Contract:
     * raises :class:`FeedDataError` when there is no ``KEY`` header (or the CSV is unreadable);
-    * rows with an empty or malformed KEY and repeated KEYs are returned as malformed lines;
+    * rows with an empty or malformed KEY (an empty segment, longer or deeper than the catalog
+      holds, control characters) and repeated KEYs are returned as malformed lines;
+    * an ICON or IMAGE longer than the catalog holds is dropped with a warning;
+    * NUL and control characters are removed from every cell;
     * ancestors missing from the file are synthesized; names for them come from the matching
       prefix of a descendant's language path when its depth equals the KEY depth;
     * parents always precede their children; otherwise file order is kept.
@@ -57,11 +61,26 @@ def parse_categories(data: bytes | str) -> CategoriesFile:
         rows, malformed = _read_rows(reader, columns)
     except csv.Error as exc:
         raise FeedDataError(f"CAT.csv is not valid CSV near line {reader.line_num}: {exc}") from exc
+    warnings = _drop_oversized_assets(rows)
     ordered = _with_ancestors(rows)
     return CategoriesFile(
         categories=tuple(_to_record(row) for row in ordered),
         malformed=tuple(malformed),
+        warnings=tuple(warnings),
     )
+
+
+def _drop_oversized_assets(rows: list[_Row]) -> list[str]:
+    warnings = []
+    for row in rows:
+        for name in ("icon", "image"):
+            value = getattr(row, name)
+            if len(value) > limits.CATEGORY_ASSET_CHARS:
+                setattr(row, name, "")
+                warnings.append(
+                    f"category {row.key}: {name.upper()} of {len(value):,} characters dropped"
+                )
+    return warnings
 
 
 def _decode(data: bytes | str) -> str:
@@ -103,7 +122,7 @@ def _columns_from_header(header: list[str]) -> _Columns:
 def _cell(row: list[str], index: int | None) -> str:
     if index is None or index >= len(row):
         return ""
-    return row[index].strip()
+    return limits.clean_text(row[index]).strip()
 
 
 def _read_rows(reader, columns: _Columns) -> tuple[list[_Row], list[MalformedLine]]:
@@ -120,7 +139,7 @@ def _read_rows(reader, columns: _Columns) -> tuple[list[_Row], list[MalformedLin
         if reason is None and key in first_line:
             reason = f"duplicate KEY {key} (first seen on line {first_line[key]})"
         if reason is not None:
-            text = ";".join(raw)[:_MAX_TEXT]
+            text = limits.clean_text(";".join(raw)[:_MAX_TEXT])
             malformed.append(MalformedLine(line_number, text, reason, None))
             continue
         first_line[key] = line_number
@@ -133,8 +152,8 @@ def _key_problem(key: str) -> str | None:
     if not key:
         return "empty KEY"
     if any(not segment.strip() for segment in key.split("/")):
-        return f"KEY {key!r} has an empty path segment"
-    return None
+        return f"KEY {key[:60]!r} has an empty path segment"
+    return limits.category_key_problem(key)
 
 
 def _row_from_cells(raw: list[str], key: str, columns: _Columns) -> _Row:

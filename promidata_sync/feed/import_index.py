@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin, urlsplit
 
+from . import limits
 from .records import ImportEntry, ImportIndex, MalformedLine
 
 _MAX_TEXT = 200
@@ -28,6 +29,10 @@ def parse_import_index(data: bytes | str, *, base_url: str) -> ImportIndex:
     * relative URLs are resolved against ``base_url``;
     * entries are de-duplicated by (supplier_code, family_sku) keeping the first line; exact
       repeats are counted in ``duplicate_lines``, repeats with another hash are malformed;
+    * a line whose URL, hash, supplier folder or file name the catalog cannot hold (see
+      :mod:`.limits`: lengths, control characters, URL syntax, supplier-code syntax) is
+      malformed; so is a line longer than ``limits.INDEX_LINE_CHARS``, which is not parsed;
+    * an unusable categories line leaves ``categories_url`` None and is reported malformed;
     * never raises, whatever the input.
     """
     state = _IndexBuilder(base_url=base_url)
@@ -65,13 +70,18 @@ class _IndexBuilder:
 
     def take_categories_line(self, line: str, line_number: int) -> bool:
         """Consume line 1 as the categories URL; False when it is really a product line."""
-        head = line.split("|", 1)[0].strip()
+        head = line[: limits.INDEX_LINE_CHARS].split("|", 1)[0].strip()
         if not head or head.lower().endswith(_JSON_SUFFIX):
             return False
         try:
-            self.categories_url = urljoin(self.base_url, head)
+            url = urljoin(self.base_url, head)
         except ValueError:
-            self._reject(line, line_number, "invalid categories URL", None)
+            url = None
+        problem = "invalid URL" if url is None else limits.url_problem(url)
+        if problem:
+            self._reject(line, line_number, f"unusable categories URL: {problem}", None)
+        else:
+            self.categories_url = url
         return True
 
     def add_product_line(self, line: str, line_number: int) -> None:
@@ -108,6 +118,10 @@ class _IndexBuilder:
 
 def _parse_product_line(line: str, line_number: int, base_url: str) -> ImportEntry | MalformedLine:
     """Turn one stripped, non-blank product line into an entry or a malformed record."""
+    if len(line) > limits.INDEX_LINE_CHARS:
+        return _malformed(
+            line, line_number, f"line is {len(line):,} characters long; not read", None
+        )
     raw_url, pipe, raw_hash = line.partition("|")
     raw_url, hash_token = raw_url.strip(), raw_hash.strip()
     supplier_hint = _folder_of_raw(raw_url)
@@ -123,6 +137,9 @@ def _parse_product_line(line: str, line_number: int, base_url: str) -> ImportEnt
         return reject("empty hash")
     if any(char.isspace() for char in hash_token):
         return reject("hash contains whitespace")
+    problem = limits.hash_problem(hash_token)
+    if problem:
+        return reject(problem)
     try:
         url = urljoin(base_url, raw_url)
         parts = urlsplit(url)
@@ -130,15 +147,24 @@ def _parse_product_line(line: str, line_number: int, base_url: str) -> ImportEnt
         return reject("invalid URL")
     if parts.scheme.lower() not in _ALLOWED_SCHEMES:
         return reject("not an http(s)/file URL")
+    problem = limits.url_problem(url)
+    if problem:
+        return reject(problem)
     folder, file_name = _last_two_segments(parts.path)
     if not file_name.lower().endswith(_JSON_SUFFIX):
         return reject("URL is not a .json file")
     family_sku = unquote(file_name[: -len(_JSON_SUFFIX)])
     if not family_sku.strip():
         return reject("empty file name")
+    problem = limits.sku_problem(family_sku)
+    if problem:
+        return reject(f"file name: {problem}")
     supplier_code = unquote(folder)
     if not supplier_code.strip():
         return reject("no supplier folder")
+    problem = limits.supplier_code_problem(supplier_code)
+    if problem:
+        return reject(problem)
     return ImportEntry(
         url=url,
         hash=hash_token.upper(),
@@ -167,13 +193,14 @@ def _folder_of_raw(raw_url: str) -> str | None:
     except ValueError:
         return None
     folder = unquote(_last_two_segments(path)[0]).strip()
-    return folder or None
+    # Only a folder that is a supplier code may be blamed (and stored) as one.
+    return folder if folder and limits.supplier_code_problem(folder) is None else None
 
 
 def _malformed(line: str, line_number: int, reason: str, supplier: str | None) -> MalformedLine:
     return MalformedLine(
         line_number=line_number,
-        text=line[:_MAX_TEXT],
+        text=limits.clean_text(line[:_MAX_TEXT]),
         reason=reason,
         supplier_code=supplier,
     )

@@ -48,6 +48,10 @@ class ImportIndex:
     entries: tuple[ImportEntry, ...]
     malformed: tuple[MalformedLine, ...]
     duplicate_lines: int
+    # False when the bytes came without any framing that proves they are whole (no
+    # Content-Length, not chunked): such an index may be cut at a line boundary unnoticed, so
+    # nothing may be deactivated because of it. The parser cannot know; the reader sets it.
+    complete: bool = True
 
     def by_supplier(self) -> dict[str, list[ImportEntry]]:
         """Group entries by supplier code; suppliers ordered by first appearance."""
@@ -78,6 +82,7 @@ class CategoriesFile:
 
     categories: tuple[CategoryRecord, ...]
     malformed: tuple[MalformedLine, ...]
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,4 +146,5 @@ class FamilyRecord:
     category_key: str
     brand: str
     variants: tuple[VariantRecord, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[str, ...]  # the first few (``limits.WARNINGS_KEPT``)
+    warning_count: int = 0  # all of them

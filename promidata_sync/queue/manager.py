@@ -5,8 +5,9 @@ prefetching no more than N messages, until SIGTERM/SIGINT, then stop gracefully 
 finish, prefetched ones go back to the queue; anything unacknowledged is redelivered by the
 broker if the process dies).
 
-``WorkerManager`` starts one such process per group, restarts a group that died, and passes a
-shutdown signal on to every group.
+``WorkerManager`` starts one such process per group, restarts a group that died, passes a
+shutdown signal on to every group, and runs a housekeeping callable (the reconciler) at an
+interval in a thread of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,10 +64,20 @@ class WorkerGroup:
 class WorkerManager:
     """Supervise one ``promidata_worker`` process per group."""
 
-    def __init__(self, groups: list[WorkerGroup], *, manage_py: Path, poll_seconds: float = 1.0):
+    def __init__(
+        self,
+        groups: list[WorkerGroup],
+        *,
+        manage_py: Path,
+        poll_seconds: float = 1.0,
+        housekeeping: Callable[[], None] | None = None,
+        housekeeping_seconds: float = 60.0,
+    ):
         self.groups = groups
         self.manage_py = manage_py
         self.poll_seconds = poll_seconds
+        self.housekeeping = housekeeping
+        self.housekeeping_seconds = housekeeping_seconds
         self.stopping = threading.Event()
 
     def command(self, group: WorkerGroup) -> list[str]:
@@ -92,10 +104,21 @@ class WorkerManager:
             signal.signal(sig, lambda *_: self.stopping.set())
         for group in self.groups:
             self.start(group)
+        if self.housekeeping is not None:
+            threading.Thread(target=self._housekeep, name="housekeeping", daemon=True).start()
         while not self.stopping.wait(self.poll_seconds):
             for group in self.groups:
                 self._supervise(group)
         return self.shutdown()
+
+    def _housekeep(self) -> None:
+        """Call ``housekeeping`` every ``housekeeping_seconds`` until shutdown; a failure is
+        logged and the next round comes as usual."""
+        while not self.stopping.wait(self.housekeeping_seconds):
+            try:
+                self.housekeeping()
+            except Exception:
+                log.exception("housekeeping failed")
 
     def _supervise(self, group: WorkerGroup) -> None:
         process = group.process

@@ -61,9 +61,13 @@ class JobRecords(Middleware):
 
 
 def _describe(exception: BaseException) -> str:
+    """The stored error of a job: the stage's own message for its job errors, else the
+    exception named by type (a time limit, a bug outside the stage)."""
     text = str(exception)
     name = type(exception).__name__
-    return f"{name}: {text}" if text and name not in ("PermanentJobError",) else (text or name)
+    if name in ("PermanentJobError", "TransientJobError"):
+        return text or name
+    return f"{name}: {text}" if text else name
 
 
 class WorkerHeartbeats(Middleware):

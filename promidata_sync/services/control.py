@@ -7,11 +7,9 @@ shapes the old system's ``startSync`` / ``getQueueStats`` returned, in snake_cas
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count
-from django.utils import timezone
 
 from catalog.models import Supplier
 from promidata_sync.conf import SyncConfig
@@ -22,10 +20,12 @@ from promidata_sync.queue.broker import (
     broker_check,
     broker_counts,
     ensure_in_process_worker,
+    is_persistent,
 )
 from promidata_sync.services import runs
 from promidata_sync.services.direct import retry_items_direct, sync_direct, sync_supplier_direct
 from promidata_sync.services.feed_index import index_fetch, suppliers_ensure
+from promidata_sync.services.run_owners import owner_is_gone, run_claim
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,8 @@ def _enqueue_supplier(supplier: Supplier, *, trigger: str, force: bool, refetch_
         }
     if refetch_all:
         runs.run_set(run.pk, refetch_all=True)
+    if not is_persistent():
+        run_claim(run)  # its queue lives in this process and dies with it
     message = sync_supplier.message(run_id=run.pk)
     # The run row must be committed before a worker looks for it.
     transaction.on_commit(lambda: sync_supplier.broker.enqueue(message))
@@ -162,22 +164,16 @@ def get_queue_stats(queue_name: str | None = None) -> dict:
 
 
 def stop_sync(run: SyncRun) -> SyncRun:
-    """Ask a run to stop. Queue runs end now (jobs still waiting will skip their work);
-    a direct run stops between two families, in the process that runs it."""
+    """Ask a run to stop. Queue runs end now (jobs still waiting will skip their work), and
+    so does a direct run whose process is gone; a live direct run stops between two
+    families, in the process that runs it."""
     SyncRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(stop_requested=True)
     run.refresh_from_db()
     if run.finished_at:
         return run
-    if run.mode == SyncRun.Mode.QUEUE or run.state == SyncRun.State.QUEUED or _is_stale(run):
+    if run.mode == SyncRun.Mode.QUEUE or run.state == SyncRun.State.QUEUED or owner_is_gone(run):
         return runs.run_finish(run)
     return run
-
-
-def _is_stale(run: SyncRun, *, minutes: int = 30) -> bool:
-    """A direct run nobody has touched for a while: its process is gone."""
-    last = run.items.order_by("-updated_at").values_list("updated_at", flat=True).first()
-    last = max(filter(None, [last, run.started_at, run.created_at]))
-    return timezone.now() - last > timedelta(minutes=minutes)
 
 
 def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
@@ -194,6 +190,8 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
     if not replan and not run.items.filter(state=SyncItem.State.FAILED).exists():
         return {"run_id": run.pk, "families": 0, "images": 0, "jobs": []}  # nothing failed
     run = _reopen(run, mode=SyncRun.Mode.QUEUE if use_queue else SyncRun.Mode.DIRECT)
+    if not use_queue or not is_persistent():
+        run_claim(run)  # worked on in this process
     failed = run.items.filter(state=SyncItem.State.FAILED)
     items = list(failed.values_list("kind", "key", "url", "token"))
     with transaction.atomic():
@@ -225,7 +223,19 @@ def _reopen(run: SyncRun, *, mode: str) -> SyncRun:
                 run.finished_at = None
                 run.stop_requested = False
                 run.mode = mode
-                run.save(update_fields=["state", "finished_at", "stop_requested", "mode"])
+                # A reopened queue run on Redis belongs to no process; a direct one is
+                # claimed again by the caller.
+                run.owner_host, run.owner_pid = "", None
+                run.save(
+                    update_fields=[
+                        "state",
+                        "finished_at",
+                        "stop_requested",
+                        "mode",
+                        "owner_host",
+                        "owner_pid",
+                    ]
+                )
     except IntegrityError:
         active = SyncRun.objects.filter(
             supplier_id=run.supplier_id, state__in=SyncRun.ACTIVE_STATES

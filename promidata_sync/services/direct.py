@@ -4,6 +4,11 @@ It runs the same services as the queue stages, in the same order: plan a supplie
 index (no fetch for unchanged families), fetch changed families with bounded concurrency while
 this thread writes them, then download the images still missing. Network work runs in threads;
 all database work stays in the calling thread (which also suits SQLite).
+
+Failures are contained where they happen: whatever one family or image raises, expected or
+not, is recorded on its item (``errors.describe``) and the sync goes on; whatever stops one
+supplier finishes its run as failed and the next supplier starts. Tracebacks of unexpected
+errors go to the log (masked), never to the caller.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ from typing import Protocol
 from catalog.models import Supplier
 from promidata_sync.concurrency import bounded_map
 from promidata_sync.conf import SyncConfig
-from promidata_sync.feed import FeedDataError, ImportEntry, ImportIndex
-from promidata_sync.fetching import Fetcher, FetchError
-from promidata_sync.imaging import InvalidImage
+from promidata_sync.errors import describe, is_expected, is_permanent
+from promidata_sync.feed import ImportEntry, ImportIndex
+from promidata_sync.fetching import Fetcher
 from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.services import runs
 from promidata_sync.services.families import family_fetch, family_write
@@ -38,6 +43,7 @@ from promidata_sync.services.media import (
     media_store,
 )
 from promidata_sync.services.planning import run_plan
+from promidata_sync.services.run_owners import run_claim
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +102,10 @@ def sync_direct(
 ) -> SyncReport:
     """Sync the given supplier codes (default: every active supplier) in this process.
 
-    Reads Import.txt and CAT.csv once for all suppliers. Never raises for feed problems: they
-    end up in the report and in each run's record.
+    Reads Import.txt and CAT.csv once for all suppliers. Never raises (but for
+    ``KeyboardInterrupt``): an unreadable feed, or anything that breaks before the first
+    supplier, is ``report.index_error``; a supplier that cannot even start is a line of
+    ``report.errors``; everything else is in the runs' records.
     """
     started = time.monotonic()
     config = config or SyncConfig.from_settings()
@@ -105,19 +113,20 @@ def sync_direct(
     report = SyncReport()
     try:
         index = index_fetch(config=config, fetcher=fetcher)
-    except FeedUnreadable as exc:
-        report.index_error = str(exc)
-        for supplier in Supplier.objects.filter(code__in=codes or []):
-            report.runs.append(_failed_run(supplier, trigger, force, str(exc)))
+        report.malformed_lines = len(index.malformed)
+        report.duplicate_lines = index.duplicate_lines
+        categories = categories_sync(index, config=config, fetcher=fetcher)
+        report.categories, report.categories_error = categories.categories, categories.error
+        suppliers_ensure(index.supplier_codes())
+        selected = list(_select_suppliers(index, codes))
+    except Exception as exc:
+        if not isinstance(exc, FeedUnreadable):
+            log.exception("direct sync could not start")
+        report.index_error = describe(exc)
+        _fail_requested_runs(report, codes, trigger, force)
         report.seconds = time.monotonic() - started
         return report
-    report.malformed_lines = len(index.malformed)
-    report.duplicate_lines = index.duplicate_lines
-    categories = categories_sync(index, config=config, fetcher=fetcher)
-    report.categories, report.categories_error = categories.categories, categories.error
-
-    suppliers_ensure(index.supplier_codes())
-    for supplier, error in _select_suppliers(index, codes):
+    for supplier, error in selected:
         if error:
             report.errors.append(error)
             continue
@@ -135,9 +144,22 @@ def sync_direct(
         except runs.RunAlreadyActive as exc:
             report.errors.append(f"{supplier.code}: skipped, sync #{exc.run.pk} is still active")
             continue
+        except Exception as exc:  # even its run could not be recorded (the database is down)
+            log.exception("sync of supplier %s could not run", supplier.code)
+            report.errors.append(f"{supplier.code}: {describe(exc)}")
+            continue
         report.runs.append(run)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _fail_requested_runs(report: SyncReport, codes, trigger: str, force: bool) -> None:
+    """Record a failed run for each requested supplier, as far as the database allows."""
+    try:
+        for supplier in Supplier.objects.filter(code__in=codes or []):
+            report.runs.append(_failed_run(supplier, trigger, force, report.index_error))
+    except Exception:
+        log.exception("could not record the failed runs")
 
 
 def _select_suppliers(index: ImportIndex, codes: list[str] | None):
@@ -179,7 +201,9 @@ def sync_supplier_direct(
     """Sync one supplier in this process and return its finished ``SyncRun``.
 
     Reads Import.txt itself unless ``index`` is given. Raises ``RunAlreadyActive`` when the
-    supplier already has a queued or running sync (and ``run`` is not given).
+    supplier already has a queued or running sync (and ``run`` is not given). Anything else
+    that stops the supplier finishes its run as failed, with the reason, and does not raise
+    (unless the run itself cannot be written: the database is gone).
     """
     config = config or SyncConfig.from_settings()
     fetcher = fetcher or Fetcher(config)
@@ -188,6 +212,7 @@ def sync_supplier_direct(
         run = runs.run_create(
             supplier=supplier, trigger=trigger, mode=SyncRun.Mode.DIRECT, force=force
         )
+    run_claim(run)
     runs.run_mark_running(run)
     try:
         if index is None:
@@ -197,12 +222,14 @@ def sync_supplier_direct(
         _sync_families(run, supplier, index, config, fetcher, progress, stopper, force, refetch_all)
         if not stopper():
             _sync_images(run, supplier, config, fetcher, progress, stopper)
-    except FeedUnreadable as exc:
-        return runs.run_finish(run, failed_reason=str(exc))
     except Exception as exc:
-        # Never leave a run "running" behind: record the crash, then let it propagate.
-        log.exception("sync #%s crashed", run.pk)
-        runs.run_finish(run, failed_reason=f"internal error: {type(exc).__name__}: {exc}")
+        # Never leave a run "running" behind, and never stop the next supplier.
+        if not isinstance(exc, FeedUnreadable):
+            log.exception("sync #%s of supplier %s stopped by an error", run.pk, supplier.code)
+        return runs.run_finish(run, failed_reason=describe(exc))
+    except KeyboardInterrupt:  # Ctrl-C: the run ends as stopped, then the command stops
+        runs.run_set(run.pk, stop_requested=True)
+        runs.run_finish(run)
         raise
     return runs.run_finish(run)
 
@@ -240,7 +267,7 @@ def _sync_families(run, supplier, index, config, fetcher, progress, stopper, for
         if error is None:
             try:
                 family_write(supplier=supplier, entry=entry, record=record, run_id=run.pk)
-            except FeedDataError as exc:
+            except Exception as exc:  # the family's transaction was rolled back whole
                 error = exc
         if error is not None:
             _record_family_failure(run, entry, error)
@@ -248,19 +275,24 @@ def _sync_families(run, supplier, index, config, fetcher, progress, stopper, for
     progress.finish()
 
 
+def _log_failure(what: str, error: BaseException) -> None:
+    """Expected failures are one line; an unexpected one takes its traceback to the log."""
+    if is_expected(error):
+        log.warning("%s failed: %s", what, describe(error))
+    else:
+        log.error("%s failed: %s", what, describe(error), exc_info=error)
+
+
 def _record_family_failure(run, entry, error: BaseException) -> None:
-    if not isinstance(error, FetchError | FeedDataError):
-        raise error
-    permanent = getattr(error, "permanent", True)
+    _log_failure(f"family {entry.family_sku}", error)
     runs.item_record(
         run.pk,
         kind=SyncItem.Kind.FAMILY,
         key=entry.family_sku,
         url=entry.url,
-        error=str(error),
-        permanent=permanent,
+        error=describe(error),
+        permanent=is_permanent(error),
     )
-    log.warning("family %s failed: %s", entry.family_sku, error)
 
 
 def _sync_images(run, supplier, config, fetcher, progress, stopper) -> None:
@@ -300,22 +332,21 @@ def _store_image(run, url, image, config, fetcher) -> Exception | None:
         if image_store(image, run_id=run.pk) is None:
             # A 304, but the URL's media went away meanwhile (pruned): fetch it whole.
             media_store(image_fetch(url, config=config, fetcher=fetcher), run_id=run.pk)
-    except (FetchError, InvalidImage) as exc:
+    except Exception as exc:  # storage or database trouble: this image fails, the rest go on
         return exc
     return None
 
 
 def _record_image_failure(run, url, error: BaseException) -> None:
-    if not isinstance(error, FetchError | InvalidImage):
-        raise error
-    image_record_error(url, str(error))
+    _log_failure(f"image {url}", error)
+    image_record_error(url, describe(error))
     runs.item_record(
         run.pk,
         kind=SyncItem.Kind.IMAGE,
         key=url,
         url=url,
-        error=str(error),
-        permanent=getattr(error, "permanent", True),
+        error=describe(error),
+        permanent=is_permanent(error),
     )
 
 
@@ -324,6 +355,7 @@ def retry_items_direct(run: SyncRun, items) -> SyncRun:
     config = SyncConfig.from_settings()
     fetcher = Fetcher(config)
     supplier = run.supplier
+    run_claim(run)
     runs.run_mark_running(run)
     for kind, key, url, token in items:
         if kind == SyncItem.Kind.FAMILY:
@@ -333,7 +365,7 @@ def retry_items_direct(run: SyncRun, items) -> SyncRun:
             try:
                 record = family_fetch(entry, config=config, fetcher=fetcher)
                 family_write(supplier=supplier, entry=entry, record=record, run_id=run.pk)
-            except (FetchError, FeedDataError) as exc:
+            except Exception as exc:
                 _record_family_failure(run, entry, exc)
     image_urls = [url for kind, _, url, _ in items if kind == SyncItem.Kind.IMAGE]
     image_urls += images_missing_for_supplier(supplier.pk)

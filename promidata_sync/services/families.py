@@ -8,6 +8,8 @@ Writing the same record twice leaves the same rows.
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -15,7 +17,7 @@ from django.utils import timezone
 
 from catalog.models import PriceTier, Product, Supplier, Variant, VariantMedia
 from promidata_sync.conf import SyncConfig
-from promidata_sync.feed import FamilyRecord, FeedDataError, ImportEntry, parse_family
+from promidata_sync.feed import FamilyRecord, ImportEntry, parse_family
 from promidata_sync.fetching import Fetcher
 from promidata_sync.models import ImageSource, SyncItem, VariantImage
 from promidata_sync.services.feed_index import category_ids_for
@@ -83,15 +85,28 @@ class FamilyWriteResult:
 
 
 def family_fetch(entry: ImportEntry, *, config: SyncConfig, fetcher: Fetcher) -> FamilyRecord:
-    """Fetch and parse one family JSON. Raises ``FetchError`` or ``FeedDataError``."""
+    """Fetch and parse one family JSON. Raises ``FetchError`` or ``FeedDataError``.
+
+    Any number of threads may fetch at once, but at most ``config.parse_concurrency`` parse at
+    once in this process: decoding is where a family's memory goes (a 20 MB file may take
+    hundreds of MB while decoded), so memory is bounded by that, not by the fetch concurrency.
+    """
     fetched = fetcher.get(entry.url, max_bytes=config.max_family_bytes)
-    return parse_family(
-        fetched.content,
-        family_sku=entry.family_sku,
-        source_url=entry.url,
-        price_regions=config.price_regions,
-        languages=config.languages,
-    )
+    with _parse_slots(config.parse_concurrency):
+        return parse_family(
+            fetched.content,
+            family_sku=entry.family_sku,
+            source_url=entry.url,
+            price_regions=config.price_regions,
+            languages=config.languages,
+            max_children=config.max_children_per_family,
+        )
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_slots(concurrency: int) -> threading.BoundedSemaphore:
+    """The process-wide gate of family parsing (one per configured concurrency)."""
+    return threading.BoundedSemaphore(concurrency)
 
 
 def family_write(
@@ -103,13 +118,13 @@ def family_write(
     Variants that left the family are deactivated, never deleted; returning ones are
     reactivated. ``run_id`` counters are bumped inside the same transaction.
     Idempotent and safe to run twice or concurrently for the same family (upserts on natural
-    keys; the product row lock serialises the rest).
+    keys; the product row lock serialises the rest). The parser has fitted every value to
+    its column; should the database still refuse one, the whole family is rolled back (a
+    savepoint when called inside a transaction) and the error propagates.
     """
-    _check_record(record)
     now = timezone.now()
-    category_id = category_ids_for({record.category_key}).get(record.category_key)
-    # savepoint=False: nothing here is retried on its own; a failure undoes the whole family.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
+        category_id = category_ids_for({record.category_key}).get(record.category_key)
         existed = Product.objects.filter(supplier=supplier, sku=entry.family_sku).exists()
         (product,) = Product.objects.bulk_create(
             [
@@ -152,6 +167,8 @@ def family_write(
                 kind=SyncItem.Kind.FAMILY,
                 key=entry.family_sku,
                 url=entry.url,
+                warnings=record.warnings,
+                warning_count=record.warning_count,
                 done_counters={
                     "families_new": 0 if existed else 1,
                     "families_updated": 1 if existed else 0,
@@ -167,7 +184,7 @@ def family_write(
             planned = items_plan(run_id, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in new])
             new = [url for url, _, _ in planned]
     if record.supplier_name and not supplier.name:
-        Supplier.objects.filter(pk=supplier.pk, name="").update(name=record.supplier_name[:255])
+        Supplier.objects.filter(pk=supplier.pk, name="").update(name=record.supplier_name)
     return FamilyWriteResult(
         product_id=product.pk,
         created=not existed,
@@ -182,16 +199,6 @@ def family_write(
     )
 
 
-def _check_record(record: FamilyRecord) -> None:
-    """Refuse values the database would reject, before anything is written."""
-    for variant in record.variants:
-        if len(variant.sku) > 255:
-            raise FeedDataError(f"variant SKU longer than 255 characters: {variant.sku[:40]}…")
-        for tier in variant.price_tiers:
-            if abs(tier.price) >= 10**10:
-                raise FeedDataError(f"price {tier.price} of {variant.sku} is out of range")
-
-
 def _upsert_variants(product: Product, record: FamilyRecord, now) -> dict[str, int]:
     if not record.variants:
         return {}
@@ -199,12 +206,12 @@ def _upsert_variants(product: Product, record: FamilyRecord, now) -> dict[str, i
         Variant(
             product=product,
             sku=v.sku,
-            supplier_sku=v.supplier_sku[:255],
-            ean=v.ean[:32],
+            supplier_sku=v.supplier_sku,
+            ean=v.ean,
             names=v.names,
-            color=v.color[:255],
-            size=v.size[:255],
-            search_color=v.search_color[:64],
+            color=v.color,
+            size=v.size,
+            search_color=v.search_color,
             attributes=v.attributes,
             weight_g=v.weight_g,
             length_mm=v.length_mm,
@@ -212,9 +219,9 @@ def _upsert_variants(product: Product, record: FamilyRecord, now) -> dict[str, i
             height_mm=v.height_mm,
             diameter_mm=v.diameter_mm,
             depth_mm=v.depth_mm,
-            country_of_origin=v.country_of_origin[:3],
-            customs_tariff_number=v.customs_tariff_number[:32],
-            price_region=v.price_region[:32],
+            country_of_origin=v.country_of_origin,
+            customs_tariff_number=v.customs_tariff_number,
+            price_region=v.price_region,
             minimum_order_quantity=v.minimum_order_quantity,
             quantity_increment=v.quantity_increment,
             position=position,
@@ -243,7 +250,7 @@ def _replace_price_tiers(
     tiers = [
         PriceTier(
             variant_id=variant_ids[v.sku],
-            region=t.region[:32],
+            region=t.region,
             kind=t.kind,
             min_quantity=t.min_quantity,
             price=t.price,
@@ -271,7 +278,7 @@ def _replace_images(
         VariantImage(
             variant_id=variant_ids[v.sku],
             url=image.url,
-            file_name=image.file_name[:500],
+            file_name=image.file_name,
             position=image.position,
         )
         for v in record.variants

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from catalog.models import Category, Supplier
 from promidata_sync.conf import SyncConfig
+from promidata_sync.errors import describe
 from promidata_sync.feed import FeedDataError, ImportIndex, parse_categories, parse_import_index
-from promidata_sync.fetching import Fetcher, FetchError, mask_url
+from promidata_sync.fetching import Fetcher, FetchError
+from promidata_sync.redaction import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,8 @@ def index_fetch(*, config: SyncConfig, fetcher: Fetcher) -> ImportIndex:
     """Fetch and parse Import.txt; raise ``FeedUnreadable`` with a clear message.
 
     Malformed lines do not raise: they come back in ``ImportIndex.malformed``. A body cut
-    short raises (the fetcher checks Content-Length), so a returned index was read completely.
+    short of its Content-Length (or chunked framing) raises; a body with no framing at all
+    comes back with ``complete=False``, and the planner then deactivates nothing.
     """
     if not config.import_url:
         raise FeedUnreadable(
@@ -81,6 +84,9 @@ def index_fetch(*, config: SyncConfig, fetcher: Fetcher) -> ImportIndex:
             return cached
         fetched = _download_index(url, config, fetcher, "", "")  # cache was replaced meanwhile
     index = parse_import_index(fetched.content, base_url=url)
+    if not fetched.complete:
+        index = replace(index, complete=False)
+        log.warning("Import.txt came without Content-Length or chunked framing: it may be cut")
     _index_cache.put(url, fetched.etag, fetched.last_modified, index)
     if not index.entries and not index.categories_url:
         raise FeedUnreadable(
@@ -111,8 +117,8 @@ def categories_sync(
 ) -> CategoriesResult:
     """Fetch CAT.csv (line 1 of the index) and upsert every category with its parent.
 
-    A missing or broken CAT.csv is reported, not fatal: products then point at categories
-    created from their keys alone.
+    A missing or broken CAT.csv, or one the database refuses, is reported, never fatal:
+    products then point at categories created from their keys alone.
     """
     if not index.categories_url:
         return CategoriesResult(0, "Import.txt has no CAT.csv line")
@@ -120,11 +126,22 @@ def categories_sync(
         fetched = fetcher.get(index.categories_url, max_bytes=config.max_categories_bytes)
         parsed = parse_categories(fetched.content)
     except (FetchError, FeedDataError) as exc:
-        log.warning("categories not updated: %s", exc)
-        return CategoriesResult(0, f"CAT.csv: {exc}")
-    changed = categories_upsert(
-        [(c.key, c.parent_key, c.names, c.icon, c.image) for c in parsed.categories]
-    )
+        log.warning("categories not updated: %s", describe(exc))
+        return CategoriesResult(0, f"CAT.csv: {describe(exc)}")
+    try:
+        changed = categories_upsert(
+            [(c.key, c.parent_key, c.names, c.icon, c.image) for c in parsed.categories]
+        )
+    except Exception as exc:
+        log.exception("categories not updated")
+        return CategoriesResult(0, f"CAT.csv: {describe(exc)}")
+    if parsed.malformed or parsed.warnings:
+        log.warning(
+            "CAT.csv: %d malformed rows and %d warnings (first: %s)",
+            len(parsed.malformed),
+            len(parsed.warnings),
+            (parsed.malformed[0].reason if parsed.malformed else parsed.warnings[0]),
+        )
     return CategoriesResult(len(parsed.categories), changed=changed)
 
 

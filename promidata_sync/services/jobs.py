@@ -14,6 +14,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from promidata_sync.models import Job
+from promidata_sync.redaction import sanitize_message
+
+TRACEBACK_MAX_CHARS = 20_000
 
 # Which message argument names the job's subject, per actor.
 KEY_ARGUMENT = {
@@ -52,7 +55,7 @@ def job_enqueued(message, *, delay: int = 0) -> None:
     """A message was enqueued: ``waiting``, or ``delayed`` (a retry or a delayed send)."""
     retrying = message.options.get("retries", 0) > 0
     state = Job.State.DELAYED if (delay or retrying) else Job.State.WAITING
-    fields = {"state": state}
+    fields = {"state": state, "broker_ref": str(message.options.get("redis_message_id", ""))}
     if not retrying:
         fields["enqueued_at"] = timezone.now()
     _upsert(message, **fields)
@@ -80,19 +83,24 @@ def job_completed(message, *, result=None) -> None:
 
 
 def job_errored(message, *, error: str, trace: str) -> None:
-    """An attempt failed and a retry is scheduled: keep the error, the state stays delayed."""
+    """An attempt failed and a retry is scheduled: keep the error, the state stays delayed.
+    Both texts are stored sanitised (no secret, bounded)."""
     Job.objects.filter(job_id=message.message_id).update(
-        error=error, traceback=trace, updated_at=timezone.now()
+        error=sanitize_message(error),
+        traceback=sanitize_message(trace, max_chars=TRACEBACK_MAX_CHARS),
+        updated_at=timezone.now(),
     )
 
 
 def job_failed(message, *, error: str, trace: str) -> None:
-    """The job failed for good: record it, then let its stage account for it on the run."""
+    """The job failed for good: record it (sanitised), then let its stage account for it on
+    the run."""
+    error = sanitize_message(error)
     _upsert(
         message,
         state=Job.State.FAILED,
         error=error,
-        traceback=trace,
+        traceback=sanitize_message(trace, max_chars=TRACEBACK_MAX_CHARS),
         finished_at=timezone.now(),
     )
     from promidata_sync.services import stages

@@ -1,7 +1,14 @@
 """Deciding, before fetching anything, which families of a supplier need work.
 
-One query reads every stored (sku, hash, active) of the supplier; the comparison with the index
-happens in memory. Unchanged families cost no HTTP request and no per-family query.
+One query reads every stored (sku, hash, active, absent count) of the supplier; the comparison
+with the index happens in memory. Unchanged families cost no HTTP request and no per-family
+query.
+
+Withdrawing a family is the one decision taken from absence alone, so it takes more than one
+look: a family is deactivated when it is missing from two complete reads of Import.txt in a
+row (the first miss only counts it). An index that may be cut short (no framing, a malformed
+line of the supplier, far fewer entries than last time) counts nothing and deactivates
+nothing. ``force`` deactivates at the first miss, whatever the index looks like.
 """
 
 from __future__ import annotations
@@ -9,13 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Product, Supplier
-from promidata_sync.feed import ImportEntry, MalformedLine
+from promidata_sync.feed import ImportEntry, ImportIndex, MalformedLine
+from promidata_sync.models import SyncItem, SyncRun
+from promidata_sync.services import runs
 
 # Bound the size of SQL IN lists.
 IN_BATCH = 1000
+# Complete index reads in a row that must miss a family before it is deactivated.
+ABSENCES_TO_DEACTIVATE = 2
 
 
 @dataclass
@@ -28,6 +40,10 @@ class SupplierPlan:
     unchanged: int = 0
     reactivate: list[str] = field(default_factory=list)
     deactivate: list[str] = field(default_factory=list)
+    # Missing for the first time: counted now, deactivated at the next complete miss.
+    first_absence: list[str] = field(default_factory=list)
+    # Listed again after being missed: their absence count starts over.
+    present_again: list[str] = field(default_factory=list)
     refusal: str = ""  # why deactivation was refused, if it was
     listed: list[str] = field(default_factory=list)  # every family sku of the index
 
@@ -40,19 +56,23 @@ def supplier_plan(
     force: bool = False,
     refetch_all: bool = False,
     mass_deactivation_ratio: float = 0.5,
+    index_complete: bool = True,
 ) -> SupplierPlan:
     """Compare the index with stored hashes (one query) and plan the supplier's sync.
 
     - a family not stored, or stored with another hash, is fetched (``refetch_all`` fetches all);
     - an unchanged family that was deactivated comes back to life without a fetch;
-    - an active family missing from the index is deactivated, unless the feed looks truncated:
-      fewer entries than ``mass_deactivation_ratio`` of the last complete run, or a malformed
-      line of this supplier (we cannot know which family it was). ``force`` overrides both.
+    - an active family missing from the index is counted absent, and deactivated once it has
+      been missing from ``ABSENCES_TO_DEACTIVATE`` complete reads in a row; unless the index
+      may be cut short: it came without framing (``index_complete`` False), it lists fewer
+      entries than ``mass_deactivation_ratio`` of the last complete run, or it has a malformed
+      line of this supplier (we cannot know which family it was). Then nothing is counted or
+      deactivated and ``refusal`` says why. ``force`` deactivates every missing family at once.
     """
     stored = {
-        sku: (hash_, active)
-        for sku, hash_, active in Product.objects.filter(supplier=supplier).values_list(
-            "sku", "promidata_hash", "is_active"
+        sku: (hash_, active, absent)
+        for sku, hash_, active, absent in Product.objects.filter(supplier=supplier).values_list(
+            "sku", "promidata_hash", "is_active", "absent_count"
         )
     }
     plan = SupplierPlan(entries=len(entries))
@@ -63,27 +83,44 @@ def supplier_plan(
         if known is None:
             plan.to_fetch.append(entry)
             plan.new_skus.add(entry.family_sku)
-        elif refetch_all or known[0].upper() != entry.hash.upper():
+            continue
+        if known[2]:
+            plan.present_again.append(entry.family_sku)
+        if refetch_all or known[0].upper() != entry.hash.upper():
             plan.to_fetch.append(entry)
         else:
             plan.unchanged += 1
             if not known[1]:
                 plan.reactivate.append(entry.family_sku)
-    vanished = [sku for sku, (_, active) in stored.items() if active and sku not in listed]
-    if vanished:
-        plan.refusal = _deactivation_refusal(
-            supplier, len(entries), malformed, mass_deactivation_ratio
-        )
-        if plan.refusal and not force:
-            return plan
-        plan.refusal = ""
-        plan.deactivate = vanished
+    vanished = [sku for sku, (_, active, _) in stored.items() if active and sku not in listed]
+    if not vanished:
+        return plan
+    plan.refusal = _deactivation_refusal(
+        supplier, len(entries), malformed, mass_deactivation_ratio, index_complete
+    )
+    if force:
+        plan.refusal, plan.deactivate = "", vanished
+    elif not plan.refusal:
+        for sku in vanished:
+            if stored[sku][2] + 1 >= ABSENCES_TO_DEACTIVATE:
+                plan.deactivate.append(sku)
+            else:
+                plan.first_absence.append(sku)
     return plan
 
 
 def _deactivation_refusal(
-    supplier: Supplier, count: int, malformed: list[MalformedLine], ratio: float
+    supplier: Supplier,
+    count: int,
+    malformed: list[MalformedLine],
+    ratio: float,
+    index_complete: bool,
 ) -> str:
+    if not index_complete:
+        return (
+            "refused to deactivate: Import.txt came without Content-Length or chunked "
+            "framing, so it may have been cut short (use --force if it is whole)"
+        )
     baseline = supplier.last_entry_count
     if baseline and count < baseline * ratio:
         return (
@@ -100,24 +137,35 @@ def _deactivation_refusal(
 
 
 def plan_apply_marks(supplier: Supplier, plan: SupplierPlan) -> None:
-    """Apply the plan's bookkeeping in one transaction: reactivate, deactivate, mark seen.
+    """Apply the plan's bookkeeping in one transaction: reactivate, count absences,
+    deactivate, mark seen.
 
     Runs before any family is fetched. Families to fetch get ``last_seen_at`` when written.
+    Not idempotent for absences on its own: ``run_plan`` applies it once per run.
     """
     now = timezone.now()
     products = Product.objects.filter(supplier=supplier)
     with transaction.atomic():
         for batch in _batches(plan.reactivate):
             products.filter(sku__in=batch).update(is_active=True)
+        for batch in _batches(plan.present_again):
+            products.filter(sku__in=batch).update(absent_count=0)
+        for batch in _batches(plan.first_absence):
+            products.filter(sku__in=batch).update(absent_count=F("absent_count") + 1)
         for batch in _batches(plan.deactivate):
-            products.filter(sku__in=batch).update(is_active=False)
-        if plan.refusal:
-            # Vanished families stay active but must not look seen: mark the listed ones only.
+            products.filter(sku__in=batch).update(
+                is_active=False, absent_count=F("absent_count") + 1
+            )
+        if plan.refusal or len(plan.first_absence) > IN_BATCH:
+            # Missing families stay active but must not look seen: mark the listed ones only.
             for batch in _batches(plan.listed):
                 products.filter(sku__in=batch).update(last_seen_at=now)
         else:
-            # Every family still active is listed in this index: one statement marks them.
-            products.filter(is_active=True).update(last_seen_at=now)
+            # Every family still active is listed, but for the few missed for the first time.
+            products.filter(is_active=True).exclude(sku__in=plan.first_absence).update(
+                last_seen_at=now
+            )
+        if not plan.refusal:
             Supplier.objects.filter(pk=supplier.pk).update(last_entry_count=plan.entries)
 
 
@@ -127,9 +175,9 @@ def _batches(items: list[str]):
 
 
 def run_plan(
-    run,
+    run: SyncRun,
     supplier: Supplier,
-    index,
+    index: ImportIndex,
     *,
     mass_deactivation_ratio: float,
     force: bool = False,
@@ -137,44 +185,66 @@ def run_plan(
 ) -> SupplierPlan:
     """Plan ``run`` from the index: the one step both modes share before fetching.
 
-    Compares hashes (``supplier_plan``), applies the bookkeeping (``plan_apply_marks``),
-    records the plan's counters and warnings on the run the first time it is planned, adds
-    the families to fetch as pending items and marks the run planned. Safe to repeat (a
-    redelivered supplier job): families already written are unchanged by then, and pending
-    items are not added twice.
+    Compares hashes (``supplier_plan``); the first time the run is planned, applies the
+    bookkeeping (``plan_apply_marks``) and records the plan's counters, messages and the
+    supplier's malformed index lines on the run; adds the families to fetch as pending items
+    and marks the run planned. All in one transaction, with the run row locked, so a planning
+    that dies half-way leaves nothing behind. Safe to repeat (a redelivered supplier job):
+    absences are counted once per run, families already written are unchanged by then, and
+    pending items are not added twice.
     """
-    from promidata_sync.models import SyncItem
-    from promidata_sync.services import runs
-
     entries = index.by_supplier().get(supplier.code, [])
+    mine = [m for m in index.malformed if m.supplier_code == supplier.code]
     plan = supplier_plan(
         supplier,
         entries,
-        malformed=list(index.malformed),
+        malformed=mine,
         force=force or run.force,
         refetch_all=refetch_all or run.refetch_all,
         mass_deactivation_ratio=mass_deactivation_ratio,
+        index_complete=index.complete,
     )
-    plan_apply_marks(supplier, plan)
-    if run.planned_at is None:  # the first planning decides the run's plan counters
-        runs.run_set(
-            run.pk,
-            entries=plan.entries,
-            families_unchanged=plan.unchanged,
-            families_deactivated=len(plan.deactivate),
-            families_reactivated=len(plan.reactivate),
-            deactivation_refused=bool(plan.refusal),
+    with transaction.atomic():
+        planned_at = (
+            SyncRun.objects.select_for_update()
+            .filter(pk=run.pk)
+            .values_list("planned_at", flat=True)
+            .get()
         )
-        if plan.refusal:
-            runs.run_append_message(run.pk, plan.refusal)
-        if not entries:
-            runs.run_append_message(run.pk, f"Import.txt lists no families of {supplier.code}")
-    runs.items_plan(
-        run.pk,
-        kind=SyncItem.Kind.FAMILY,
-        items=[(e.family_sku, e.url, e.hash) for e in plan.to_fetch],
-    )
-    now = timezone.now()
-    runs.run_set(run.pk, planned_at=now)
+        if planned_at is None:
+            _record_first_plan(run, supplier, plan, mine)
+        runs.items_plan(
+            run.pk,
+            kind=SyncItem.Kind.FAMILY,
+            items=[(e.family_sku, e.url, e.hash) for e in plan.to_fetch],
+        )
+        now = timezone.now()
+        runs.run_set(run.pk, planned_at=now)
     run.planned_at = now
     return plan
+
+
+def _record_first_plan(run, supplier, plan: SupplierPlan, malformed: list[MalformedLine]):
+    plan_apply_marks(supplier, plan)
+    runs.run_set(
+        run.pk,
+        entries=plan.entries,
+        families_unchanged=plan.unchanged,
+        families_deactivated=len(plan.deactivate),
+        families_reactivated=len(plan.reactivate),
+        deactivation_refused=bool(plan.refusal),
+    )
+    if plan.refusal:
+        runs.run_append_message(run.pk, plan.refusal)
+    if plan.first_absence:
+        runs.run_append_message(
+            run.pk,
+            f"{len(plan.first_absence)} families missing from Import.txt for the first time "
+            "(kept active; deactivated if still missing at the next complete read)",
+        )
+    if not plan.entries:
+        runs.run_append_message(run.pk, f"Import.txt lists no families of {supplier.code}")
+    if malformed:
+        runs.index_warnings_record(
+            run.pk, [f"Import.txt line {m.line_number}: {m.reason}" for m in malformed]
+        )

@@ -14,7 +14,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Supplier
+from promidata_sync.feed.limits import WARNINGS_KEPT
 from promidata_sync.models import SyncItem, SyncRun
+from promidata_sync.redaction import sanitize_message
+from promidata_sync.services.run_owners import owner_is_gone
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,11 @@ SUMMARY_FIELDS = (
     "images_downloaded",
     "images_reused",
     "images_failed",
+    "warnings",
 )
+# A run's message collects warnings and reasons; past this size further lines are counted.
+MESSAGE_MAX_CHARS = 20_000
+PROCESS_DIED = "process died: the process running this sync ended without finishing it"
 
 
 class RunAlreadyActive(Exception):
@@ -51,22 +58,40 @@ def run_create(*, supplier: Supplier, trigger: str, mode: str, force: bool = Fal
     """Create a queued run for ``supplier``, or raise ``RunAlreadyActive`` with the live one.
 
     The database's partial unique constraint settles races between processes: of two
-    concurrent calls, exactly one creates the run.
+    concurrent calls, exactly one creates the run. An active run whose owning process is gone
+    (``run_owners.owner_is_gone``) is finished as failed first, so it never blocks for ever.
     """
-    try:
-        with transaction.atomic():
-            return SyncRun.objects.create(
-                supplier=supplier,
-                trigger=trigger,
-                mode=mode,
-                force=force,
-                state=SyncRun.State.QUEUED,
-            )
-    except IntegrityError:
-        active = SyncRun.objects.filter(supplier=supplier, state__in=SyncRun.ACTIVE_STATES).first()
-        if active is None:  # it finished in between: try once more
-            return run_create(supplier=supplier, trigger=trigger, mode=mode, force=force)
-        raise RunAlreadyActive(active) from None
+    while True:
+        try:
+            with transaction.atomic():
+                return SyncRun.objects.create(
+                    supplier=supplier,
+                    trigger=trigger,
+                    mode=mode,
+                    force=force,
+                    state=SyncRun.State.QUEUED,
+                )
+        except IntegrityError:
+            active = SyncRun.objects.filter(
+                supplier=supplier, state__in=SyncRun.ACTIVE_STATES
+            ).first()
+            # Try again when it finished in between, or its process died and it is finished
+            # now; each pass ends one run, so this loop ends.
+            if active is not None and not run_reap_if_dead(active):
+                raise RunAlreadyActive(active) from None
+
+
+def run_reap_if_dead(run: SyncRun) -> bool:
+    """Finish ``run`` as failed when its owning process is gone; True if it was (or it had
+    already finished). Safe to call from several processes at once."""
+    run.refresh_from_db()
+    if run.finished_at:
+        return True
+    if not owner_is_gone(run):
+        return False
+    log.warning("sync #%s of supplier %s: %s", run.pk, run.supplier_id, PROCESS_DIED)
+    run_finish(run, failed_reason=PROCESS_DIED)
+    return True
 
 
 def run_mark_running(run: SyncRun) -> None:
@@ -137,6 +162,8 @@ def item_record(
     error: str = "",
     permanent: bool = True,
     done_counters: dict[str, int] | None = None,
+    warnings: tuple[str, ...] | list[str] = (),
+    warning_count: int = 0,
 ) -> bool:
     """Record the outcome of one family or image of a run; return True if it was counted.
 
@@ -145,8 +172,13 @@ def item_record(
     after a retry. A second delivery of finished work changes nothing, and a late failure
     never overrides a success. Call it inside the transaction of the work it reports, so both
     commit or neither does. Work that was never planned is planned here first.
+
+    ``error`` and ``warnings`` are stored sanitised (``redaction.sanitize_message``); the run's
+    ``warnings`` counter adds ``warning_count`` when the item is counted done.
     """
     key = key[:2000]
+    error = sanitize_message(error) if error else ""
+    warnings = [sanitize_message(w, max_chars=500) for w in warnings]
     _, done_field, failed_field = ITEM_COUNTERS[kind]
     new_state = SyncItem.State.FAILED if error else SyncItem.State.DONE
     with transaction.atomic(savepoint=False):
@@ -160,19 +192,45 @@ def item_record(
             return False
         item.state, item.error, item.permanent = new_state, error, permanent
         item.attempts += 1
-        item.save(update_fields=["state", "error", "permanent", "attempts", "updated_at"])
+        fields = ["state", "error", "permanent", "attempts", "updated_at"]
+        if warning_count:
+            item.warnings, item.warning_count = warnings, warning_count
+            fields += ["warnings", "warning_count"]
+        item.save(update_fields=fields)
         if previous == new_state:  # failed again: nothing to count
             return False
         increments: dict[str, int] = {}
         if new_state == SyncItem.State.DONE:
             increments[done_field] = 1
             increments.update(done_counters or {})
+            increments["warnings"] = warning_count
         else:
             increments[failed_field] = 1
         if previous == SyncItem.State.FAILED:
             increments[failed_field] = -1
         run_add(run_id, **increments)
     return True
+
+
+def index_warnings_record(run_id: int, warnings: list[str]) -> None:
+    """Keep the run's problems with Import.txt lines as the warnings of its index item.
+
+    The index item is done from the start and counts toward no family or image total; its
+    warnings (the first ``WARNINGS_KEPT``, all counted) show on the run page like a family's.
+    """
+    kept = [sanitize_message(w, max_chars=500) for w in warnings[:WARNINGS_KEPT]]
+    with transaction.atomic():
+        SyncItem.objects.update_or_create(
+            run_id=run_id,
+            kind=SyncItem.Kind.INDEX,
+            key="Import.txt",
+            defaults={
+                "state": SyncItem.State.DONE,
+                "warnings": kept,
+                "warning_count": len(warnings),
+            },
+        )
+        run_add(run_id, warnings=len(warnings))
 
 
 def run_is_complete(run: SyncRun) -> bool:
@@ -193,9 +251,19 @@ def run_finish_if_complete(run_id: int) -> SyncRun | None:
 
 
 def run_append_message(run_id: int, line: str) -> None:
-    run = SyncRun.objects.only("message").get(pk=run_id)
-    message = f"{run.message}\n{line}" if run.message else line
-    SyncRun.objects.filter(pk=run_id).update(message=message)
+    """Add a line (sanitised) to the run's message, which stays under ``MESSAGE_MAX_CHARS``."""
+    line = sanitize_message(line, max_chars=2000)
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().only("message").get(pk=run_id)
+        SyncRun.objects.filter(pk=run_id).update(message=_appended(run.message, line))
+
+
+def _appended(message: str, line: str) -> str:
+    if not message:
+        return line
+    if len(message) + len(line) < MESSAGE_MAX_CHARS:
+        return f"{message}\n{line}"
+    return message if message.endswith("(more not kept)") else f"{message}\n… (more not kept)"
 
 
 def run_stop_requested(run_id: int) -> bool:
@@ -215,7 +283,7 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
         now = timezone.now()
         if failed_reason:
             state = SyncRun.State.FAILED
-            run.message = f"{run.message}\n{failed_reason}".strip()
+            run.message = _appended(run.message, sanitize_message(failed_reason))
         elif run.stop_requested:
             state = SyncRun.State.STOPPED
         elif run.families_failed or run.images_failed or run.deactivation_refused:

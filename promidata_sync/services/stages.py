@@ -6,10 +6,13 @@
   images after commit.
 - ``image_stage``: download one image, store it content-addressed, link it to variants.
 
-Each stage finishes its run when it ends the run's last piece of work. Errors that retrying
-cannot fix raise ``PermanentJobError`` (the actors declare it in ``throws``, so Dramatiq fails
-the job at once); anything else propagates and is retried with backoff. When a job fails for
-good, ``stage_failed`` records it on the run so the run still comes to an end.
+Each stage finishes its run when it ends the run's last piece of work. Whatever a stage
+raises, expected or not, is classified by ``errors.is_permanent``: bad data, a refused URL and
+bugs raise ``PermanentJobError`` (the actors declare it in ``throws``, so Dramatiq fails the job
+at once instead of retrying the same failure five times); a network, database or Redis hiccup
+raises ``TransientJobError`` and is retried with backoff. Both carry ``errors.describe``'s
+sanitised line, and the original exception as their cause (for the job's stored traceback).
+When a job fails for good, ``stage_failed`` records it on the run so the run still ends.
 """
 
 from __future__ import annotations
@@ -23,13 +26,15 @@ from django.db import transaction
 
 from catalog.models import Supplier
 from promidata_sync.conf import SyncConfig
-from promidata_sync.feed import FeedDataError, ImportEntry
-from promidata_sync.fetching import Fetcher, FetchError
-from promidata_sync.imaging import InvalidImage
+from promidata_sync.errors import describe, is_permanent
+from promidata_sync.feed import ImportEntry
+from promidata_sync.fetching import Fetcher
 from promidata_sync.models import SyncItem, SyncRun
+from promidata_sync.queue.leases import broker_lease
+from promidata_sync.redaction import mask_url
 from promidata_sync.services import runs
 from promidata_sync.services.families import family_fetch, family_write
-from promidata_sync.services.feed_index import FeedUnreadable, categories_sync, index_fetch
+from promidata_sync.services.feed_index import categories_sync, index_fetch
 from promidata_sync.services.media import (
     image_fetch,
     image_record_error,
@@ -44,11 +49,22 @@ log = logging.getLogger(__name__)
 
 
 class PermanentJobError(Exception):
-    """The job cannot succeed by being retried (broken JSON, 404, not an image...)."""
+    """The job cannot succeed by being retried (broken JSON, 404, not an image, a bug...)."""
+
+    permanent = True
 
 
 class TransientJobError(Exception):
     """The job may succeed later (timeout, 5xx, the supplier is locked by another sync)."""
+
+    permanent = False
+
+
+def job_error(exc: BaseException) -> PermanentJobError | TransientJobError:
+    """A new job-level error for ``exc``: permanent or transient, with a sanitised message."""
+    if is_permanent(exc):
+        return PermanentJobError(describe(exc))
+    return TransientJobError(describe(exc))
 
 
 def report_progress(step: str, percentage: int) -> None:
@@ -88,22 +104,16 @@ def _open_run(run_id: int) -> SyncRun | None:
 def supplier_lock(code: str):
     """Hold the cluster-wide lock of one supplier's sync stage, or raise ``TransientJobError``.
 
-    A Dramatiq concurrent rate limiter (Redis with REDIS_URL) whose TTL outlives the stage's
-    time limit, so a killed worker's lock expires on its own; released on every exit path.
-    The run's own database constraint already allows one active run per supplier; this lock
-    also keeps a redelivered supplier message from running beside the original.
+    A lease (``queue.leases``) renewed while the stage runs, so a killed worker's lock lapses
+    within ``PROMIDATA_SUPPLIER_LEASE_SECONDS`` instead of blocking the supplier; released on
+    every exit path. The run's own database constraint already allows one active run per
+    supplier; this lock also keeps a redelivered supplier message from running beside the
+    original.
     """
-    from django_dramatiq.apps import DjangoDramatiqConfig
-    from dramatiq.rate_limits import ConcurrentRateLimiter
-
-    ttl = settings.PROMIDATA_JOB_TIMEOUT_SUPPLIER + 60_000
-    limiter = ConcurrentRateLimiter(
-        DjangoDramatiqConfig.get_rate_limiter_backend(),
-        f"promidata-supplier-sync:{code}",
-        limit=1,
-        ttl=ttl,
+    lease = broker_lease(
+        f"supplier-sync:{code}", ttl_seconds=settings.PROMIDATA_SUPPLIER_LEASE_SECONDS
     )
-    with limiter.acquire(raise_on_failure=False) as acquired:
+    with lease as acquired:
         if not acquired:
             raise TransientJobError(f"another sync of supplier {code} holds its lock")
         yield
@@ -118,26 +128,13 @@ def supplier_stage(run_id: int) -> dict:
     supplier = run.supplier
     with supplier_lock(supplier.code):
         runs.run_mark_running(run)
-        report_progress("parsing_import", 10)
-        config = SyncConfig.from_settings()
-        fetcher = _fetcher(config)
         try:
-            index = index_fetch(config=config, fetcher=fetcher)
-        except FeedUnreadable as exc:
-            if not exc.permanent:
-                raise TransientJobError(str(exc)) from None
-            runs.run_finish(run, failed_reason=str(exc))
-            raise PermanentJobError(str(exc)) from None
-        categories_sync(index, config=config, fetcher=fetcher)
-
-        report_progress("hash_check", 60)
-        plan = run_plan(
-            run, supplier, index, mass_deactivation_ratio=config.mass_deactivation_ratio
-        )
-        leftovers = images_missing_for_supplier(supplier.pk)
-        # Planned (and the run marked planned) before anything is sent, so the last job to
-        # end can tell the run is over.
-        runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in leftovers])
+            plan = _plan_supplier(run, supplier)
+        except Exception as exc:
+            error = job_error(exc)
+            if isinstance(error, PermanentJobError):
+                runs.run_finish(run, failed_reason=str(error))
+            raise error from exc
 
         report_progress("enqueueing_families", 70)
         pending = run.items.filter(state=SyncItem.State.PENDING)
@@ -170,6 +167,22 @@ def supplier_stage(run_id: int) -> dict:
     }
 
 
+def _plan_supplier(run: SyncRun, supplier: Supplier):
+    """Read the index, plan the run and its leftover images (``run_plan``)."""
+    report_progress("parsing_import", 10)
+    config = SyncConfig.from_settings()
+    fetcher = _fetcher(config)
+    index = index_fetch(config=config, fetcher=fetcher)
+    categories_sync(index, config=config, fetcher=fetcher)
+    report_progress("hash_check", 60)
+    plan = run_plan(run, supplier, index, mass_deactivation_ratio=config.mass_deactivation_ratio)
+    leftovers = images_missing_for_supplier(supplier.pk)
+    # Planned (and the run marked planned) before anything is sent, so the last job to end
+    # can tell the run is over.
+    runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in leftovers])
+    return plan
+
+
 # --- family stage --------------------------------------------------------------------------
 def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, hash: str) -> dict:
     """Fetch and write one family; enqueue its missing images after the commit."""
@@ -184,18 +197,28 @@ def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, ha
     config = SyncConfig.from_settings()
     try:
         record = family_fetch(entry, config=config, fetcher=_fetcher(config))
-    except FetchError as exc:
-        if exc.permanent:
-            raise PermanentJobError(str(exc)) from None
-        raise TransientJobError(str(exc)) from None
-    except FeedDataError as exc:
-        raise PermanentJobError(str(exc)) from None
+    except Exception as exc:
+        raise job_error(exc) from exc
     report_progress("variants", 70)
+    try:
+        result, missing = _write_family(supplier, entry, record, run_id)
+    except Exception as exc:
+        raise job_error(exc) from exc
+    runs.run_finish_if_complete(run_id)
+    return {
+        "family_sku": family_sku,
+        "product_id": result.product_id,
+        "created": result.created,
+        "variants": result.variants,
+        "price_tiers": result.price_tiers,
+        "images_enqueued": len(missing),
+    }
+
+
+def _write_family(supplier, entry, record, run_id):
+    """Write the family; send its missing images once the transaction has committed."""
     with transaction.atomic():
-        try:
-            result = family_write(supplier=supplier, entry=entry, record=record, run_id=run_id)
-        except FeedDataError as exc:
-            raise PermanentJobError(str(exc)) from None
+        result = family_write(supplier=supplier, entry=entry, record=record, run_id=run_id)
         if result.counted:
             missing = list(result.new_image_urls)
         else:
@@ -213,15 +236,7 @@ def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, ha
         transaction.on_commit(
             lambda: [_send("upload_image", run_id=run_id, url=u) for u in missing]
         )
-    runs.run_finish_if_complete(run_id)
-    return {
-        "family_sku": family_sku,
-        "product_id": result.product_id,
-        "created": result.created,
-        "variants": result.variants,
-        "price_tiers": result.price_tiers,
-        "images_enqueued": len(missing),
-    }
+    return result, missing
 
 
 # --- image stage ---------------------------------------------------------------------------
@@ -246,15 +261,11 @@ def image_stage(*, run_id: int, url: str) -> dict:
         if stored is None:  # a 304, but the URL's media went away meanwhile (pruned)
             image = image_fetch(url, config=config, fetcher=fetcher)
             stored = media_store(image, run_id=run_id)
-    except FetchError as exc:
-        if exc.permanent:
-            raise PermanentJobError(str(exc)) from None
-        raise TransientJobError(str(exc)) from None
-    except InvalidImage as exc:
-        raise PermanentJobError(f"not a usable image: {exc}") from None
+    except Exception as exc:
+        raise job_error(exc) from exc
     runs.run_finish_if_complete(run_id)
     return {
-        "url": url,
+        "url": mask_url(url),
         "media": stored.media.sha256,
         "uploaded": stored.uploaded,
         "not_modified": image.not_modified,
@@ -269,7 +280,11 @@ def stage_failed(actor_name: str, kwargs: dict, error: str) -> None:
     if run_id is None or not SyncRun.objects.filter(pk=run_id).exists():
         return
     if actor_name == "sync_supplier":
-        runs.run_finish(SyncRun.objects.get(pk=run_id), failed_reason=error)
+        run = SyncRun.objects.get(pk=run_id)
+        if run.planned_at is None:
+            runs.run_finish(run, failed_reason=error)
+        # Planned already (its families are queued): the run ends with its items, and the
+        # reconciler enqueues again any item whose message was never sent.
         return
     if actor_name == "sync_product_family":
         runs.item_record(

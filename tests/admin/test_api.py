@@ -145,7 +145,13 @@ def test_an_unknown_supplier_is_404(api, feed_server, sync_config):
         ({"supplier": 23}, "supplier must be"),
         ({"supplier": " "}, "supplier must be"),
         ({"supplier": "A23", "force": "yes"}, "force must be"),
+        ("[" * 100_000, "JSON object"),  # nested too deeply for the decoder
+        ('{"supplier": ' + "9" * 5000 + "}", "JSON object"),  # over Python's 4,300 digits
+        ({"supplier": "A2\u00003"}, "supplier must be"),  # a NUL PostgreSQL would refuse
+        ({"supplier": "A" * 5000}, "supplier must be"),
+        ("{" + '"x": 1,' * 400_000 + '"y": 2}', "too large"),  # over 2.5 MB
     ],
+    ids=lambda value: repr(value)[:40],
 )
 def test_bad_bodies_are_400(api, body, text):
     assert_json_error(post_json(api, "/api/sync", body), 400, text)

@@ -431,15 +431,18 @@ def test_size_axis_and_alternative_colour_names():
     assert variant.attributes["Größe"]["label"] == {"de": "Größe", "nl": "Maat"}
 
 
-def test_long_country_codes_are_cut_and_weight_zero_stays_zero():
+def test_long_country_names_are_dropped_not_cut_and_weight_zero_stays_zero():
     child = make_child()
     child["NonLanguageDependedProductDetails"]["CountryOfOrigin"] = "Germany"
     child["NonLanguageDependedProductDetails"]["Weight"] = 0
     del child["NonLanguageDependedProductDetails"]["DimensionsLength"]
 
-    (variant,) = parse(make_family(children=[child])).variants
+    record = parse(make_family(children=[child]))
+    (variant,) = record.variants
 
-    assert variant.country_of_origin == "GER"
+    # "GER" is not Germany's code (DEU is): a cut identifier would be wrong data.
+    assert variant.country_of_origin == ""
+    assert any("CountryOfOrigin of 7 characters dropped" in w for w in record.warnings)
     assert variant.weight_g == Decimal(0)
     assert variant.length_mm is None
 

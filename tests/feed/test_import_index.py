@@ -77,7 +77,7 @@ def test_realistic_file_with_bom_crlf_blanks_duplicates_and_broken_lines():
         ("A23/A23-P%2B1.json", "A23", "A23-P+1"),
         ("A23/A23-P+1.json", "A23", "A23-P+1"),
         ("A23/A23-x.json.json", "A23", "A23-x.json"),
-        ("A%2023/A23-1.json", "A 23", "A23-1"),
+        ("A%2D23/A23-1.json", "A-23", "A23-1"),
     ],
 )
 def test_file_names_keep_dots_case_and_are_url_decoded(path, supplier, family_sku):

@@ -37,7 +37,11 @@ FAST_WORKER_ENV = {
     "PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS": "3000",
     "PROMIDATA_BROKER_MAINTENANCE_CHANCE": "300000",
     "PROMIDATA_HTTP_ATTEMPTS": "1",
+    # A killed worker's supplier lease lapses within the few seconds the fast retries wait.
+    "PROMIDATA_SUPPLIER_LEASE_SECONDS": "3",
     "PROMIDATA_HTTP_TIMEOUT_SECONDS": "5",
+    # The loopback feed server, which the fetcher refuses unless its network is allowed.
+    "PROMIDATA_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
     "LOG_LEVEL": "WARNING",
 }
 

@@ -94,13 +94,21 @@ def test_changed_feed_ends_in_exactly_the_expected_state(feed, feed_server, sync
     report = sync_direct(config=sync_config)
 
     assert report.ok
-    assert catalog_as_feed() == normalise_expected(feed.expected())
-    assert_images_linked_and_stored()
     assert feed_server.count("family") == 4  # three changed, one new: nothing else fetched
     runs = {run.supplier.code: run for run in report.runs}
     a100, a101 = runs["A100"], runs["A101"]
     assert (a100.families_updated, a100.families_unchanged, a100.families_new) == (3, 3, 0)
-    assert (a101.families_new, a101.families_deactivated, a101.families_unchanged) == (1, 1, 5)
+    # A family missing from one index is only counted: one cut index must not withdraw it.
+    assert (a101.families_new, a101.families_deactivated, a101.families_unchanged) == (1, 0, 5)
+    assert "1 families missing from Import.txt for the first time" in a101.message
+    assert Product.objects.get(sku="A101-F00004").is_active
+
+    again = {run.supplier.code: run for run in sync_direct(config=sync_config).runs}
+
+    assert again["A101"].families_deactivated == 1  # missing from the second index in a row
+    assert again["A101"].state == SyncRun.State.COMPLETED
+    assert catalog_as_feed() == normalise_expected(feed.expected())
+    assert_images_linked_and_stored()
     first = Variant.objects.get(product__sku="A100-F00001", sku="A100-F00001-01")
     assert first.price_tiers.get(kind="sell", min_quantity=1).price == Decimal("9.99")
     removed = Variant.objects.get(product__sku="A100-F00002", sku="A100-F00002-02")
@@ -119,6 +127,7 @@ def test_withdrawn_family_is_reactivated_without_a_fetch_when_it_returns(
     full_index = feed.import_txt(feed_server.base_url)
     feed.withdraw_family("A100-F00002")
     assert sync_direct(config=sync_config).ok
+    assert sync_direct(config=sync_config).ok  # deactivated at the second miss in a row
     assert not Product.objects.get(sku="A100-F00002").is_active
 
     feed_server.replace(import_path(feed_server), full_index, "text/plain")
@@ -308,4 +317,5 @@ def test_retry_failed_in_direct_mode_redoes_failed_families_and_unreadable_feeds
     retry_failed(unreadable, use_queue=False)
     unreadable.refresh_from_db()
     assert unreadable.state == SyncRun.State.COMPLETED
-    assert unreadable.families_deactivated == 1
+    # Planned from the index read by the retry: its missing family is counted, once.
+    assert Product.objects.get(sku="A100-F00006").absent_count == 1

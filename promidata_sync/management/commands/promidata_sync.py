@@ -10,8 +10,9 @@ failed. A supplier whose sync is still running is not synced twice: its running 
 followed instead (see docs/scheduling.md).
 
 Exit codes: 0 everything synced; 1 something failed (a family, an image, a refused
-deactivation, an unknown supplier); 2 the feed could not be read, the broker is unreachable
-or the configuration is wrong.
+deactivation, an unknown supplier, or ``--wait`` gave up after ``--timeout``); 2 the feed
+could not be read, the broker is unreachable, the configuration is wrong or the sync broke
+on an internal error (one line here; the traceback, masked, in the log); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -21,19 +22,23 @@ import logging
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from promidata_sync.checks import StorageUnavailable, storage_check
+from promidata_sync.errors import describe
 from promidata_sync.models import SyncRun
 from promidata_sync.progress import TerminalProgress
 from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
 from promidata_sync.services.control import UnknownSupplier, start_sync
 from promidata_sync.services.direct import SyncReport, sync_direct
 from promidata_sync.services.feed_index import FeedUnreadable
+from promidata_sync.services.reconcile import reconcile
 from promidata_sync.summary import format_failures, format_report, format_runs
 
-EXIT_OK, EXIT_FAILURES, EXIT_FEED_UNREADABLE = 0, 1, 2
+EXIT_OK, EXIT_FAILURES, EXIT_FEED_UNREADABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 WAIT_POLL_SECONDS = 1.0
+log = logging.getLogger("promidata_sync.commands")
 
 
 class Command(BaseCommand):
@@ -74,9 +79,36 @@ class Command(BaseCommand):
             action="store_true",
             help="For cron: print nothing on success, one line per failure on stderr.",
         )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="With --wait: give up (exit 1) after this long; the runs go on "
+            "(default: PROMIDATA_WAIT_TIMEOUT_SECONDS, 6 hours).",
+        )
 
-    def handle(self, *args, codes, direct, wait, force, refetch_all, trigger, no_progress, **opts):
+    def handle(self, *args, **options):
+        """Run the sync; whatever breaks ends in one line and the documented exit code."""
+        try:
+            code = self._sync(**options)
+        except CommandError:
+            raise
+        except KeyboardInterrupt:
+            self.stderr.write("promidata_sync: interrupted")
+            code = EXIT_INTERRUPTED
+        except Exception as exc:
+            log.exception("promidata_sync failed")
+            self.stderr.write(f"promidata_sync: {describe(exc)}; the traceback is in the log")
+            code = EXIT_FEED_UNREADABLE
+        if code:
+            sys.exit(code)
+
+    def _sync(self, *, codes, direct, wait, force, refetch_all, trigger, no_progress, **opts):
         codes = [c.strip() for c in codes if c.strip()]
+        self.wait_timeout = (
+            settings.PROMIDATA_WAIT_TIMEOUT_SECONDS if opts["timeout"] is None else opts["timeout"]
+        )
         if opts["all"] and codes:
             raise CommandError("give supplier codes or --all, not both", returncode=EXIT_FAILURES)
         if direct or not is_persistent():  # this process will store the images itself
@@ -100,14 +132,11 @@ class Command(BaseCommand):
             logging.getLogger("dramatiq").setLevel(logging.CRITICAL)
         try:
             if direct:
-                code = self._direct(codes, force, refetch_all, trigger, no_progress)
-            else:
-                code = self._queue(codes, wait, force, refetch_all, trigger, no_progress)
+                return self._direct(codes, force, refetch_all, trigger, no_progress)
+            return self._queue(codes, wait, force, refetch_all, trigger, no_progress)
         finally:
             logging.getLogger("promidata_sync").setLevel(level)
             logging.getLogger("dramatiq").setLevel(dramatiq_level)
-        if code:
-            sys.exit(code)
 
     # --- direct mode ---------------------------------------------------------------------------
     def _direct(self, codes, force, refetch_all, trigger, no_progress) -> int:
@@ -172,7 +201,18 @@ class Command(BaseCommand):
         if not wait:
             return EXIT_FAILURES if errors else EXIT_OK
         run_ids = sorted({job["run_id"] for job in jobs})
-        finished = self._follow(run_ids, live=not no_progress and sys.stdout.isatty())
+        finished, open_runs = self._follow(run_ids, live=not no_progress and sys.stdout.isatty())
+        if open_runs:
+            lines = [
+                f"{run.supplier.code}: sync run #{run.pk} still {run.state} after "
+                f"{self.wait_timeout:.0f}s; stopped waiting (it goes on)"
+                for run in open_runs
+            ]
+            if self.quiet:
+                self._write_failures(lines)
+            else:
+                self.stdout.write("\n".join(lines))
+            return EXIT_FAILURES
         self.stdout.write("\n".join(format_runs(finished)) + "\n")
         problems = format_failures(finished)
         if problems:
@@ -184,9 +224,13 @@ class Command(BaseCommand):
             return EXIT_FEED_UNREADABLE
         return EXIT_OK if ok else EXIT_FAILURES
 
-    def _follow(self, run_ids: list[int], *, live: bool) -> list[SyncRun]:
-        """Poll the runs until each has finished, redrawing one line per run on a terminal."""
+    def _follow(self, run_ids: list[int], *, live: bool) -> tuple[list[SyncRun], list[SyncRun]]:
+        """Poll the runs until each has finished or ``--timeout`` passed, redrawing one line
+        per run on a terminal; return (finished runs, runs still open). While waiting, the
+        reconciler runs now and then, so a run whose messages were lost resumes even where
+        no worker supervisor runs it."""
         drawn = 0
+        started = last_reconcile = time.monotonic()
         while True:
             runs = list(SyncRun.objects.filter(pk__in=run_ids).select_related("supplier"))
             if live:
@@ -196,7 +240,16 @@ class Command(BaseCommand):
                     self.stdout.write("\x1b[2K" + _progress_line(run))
                 drawn = len(runs)
             if all(run.finished_at for run in runs):
-                return sorted(runs, key=lambda r: r.supplier.code)
+                return sorted(runs, key=lambda r: r.supplier.code), []
+            now = time.monotonic()
+            if now - started >= self.wait_timeout:
+                return [r for r in runs if r.finished_at], [r for r in runs if not r.finished_at]
+            if (
+                is_persistent()
+                and now - last_reconcile >= settings.PROMIDATA_RECONCILE_INTERVAL_SECONDS
+            ):
+                last_reconcile = now
+                reconcile()
             time.sleep(WAIT_POLL_SECONDS)
 
 

@@ -2,7 +2,9 @@
 
 One process per stage with the configured threads (PROMIDATA_CONCURRENCY_SUPPLIER/FAMILIES/
 IMAGES). A crashed group is restarted; SIGTERM/SIGINT stop every group gracefully. Use
-``--queues`` to run a subset, so stages can be scaled on separate machines.
+``--queues`` to run a subset, so stages can be scaled on separate machines. Every
+PROMIDATA_RECONCILE_INTERVAL_SECONDS the supervisor also runs the reconciler, which finishes
+dead runs and resumes queue runs whose messages were lost (``services.reconcile``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from promidata_sync.checks import StorageUnavailable, storage_check
 from promidata_sync.queue.broker import QUEUES, BrokerUnavailable, broker_check
 from promidata_sync.queue.manager import WorkerGroup, WorkerManager
+from promidata_sync.services.reconcile import reconcile
 
 
 class Command(BaseCommand):
@@ -55,4 +58,19 @@ class Command(BaseCommand):
             + ", ".join(f"{g.queue_name} x{g.threads}" for g in groups)
             + " (Ctrl-C or SIGTERM stops them gracefully)"
         )
-        sys.exit(WorkerManager(groups, manage_py=manage_py).run())
+        manager = WorkerManager(
+            groups,
+            manage_py=manage_py,
+            housekeeping=_reconcile,
+            housekeeping_seconds=settings.PROMIDATA_RECONCILE_INTERVAL_SECONDS,
+        )
+        sys.exit(manager.run())
+
+
+def _reconcile() -> None:
+    from django.db import close_old_connections
+
+    try:
+        reconcile()
+    finally:
+        close_old_connections()

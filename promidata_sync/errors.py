@@ -1,0 +1,78 @@
+"""What went wrong, in words fit to store, and whether trying again can help.
+
+Everything that handles one family, image or supplier catches whatever it raised, expected or
+not, and asks two questions of it here:
+
+- ``describe(exc)``: one sanitised line to record on the item (no traceback, no secret). The
+  sync's own errors (``FetchError``, ``FeedDataError``, ``InvalidImage``, ``FeedUnreadable``...)
+  are written for people and are kept as they are; anything else is an internal error and is
+  named with its type, so that the operator can tell a bad file from a bug.
+- ``is_permanent(exc)``: False only when a retry later may succeed by itself: the network or a
+  server was down or slow, the database or Redis connection broke, a lock was taken. Bad data
+  and bugs are permanent: running the same job on the same input fails the same way, so the
+  queue fails it at once instead of retrying it five times.
+"""
+
+from __future__ import annotations
+
+from promidata_sync.feed import FeedDataError
+from promidata_sync.imaging import InvalidImage
+from promidata_sync.redaction import sanitize_message
+
+DESCRIPTION_MAX_CHARS = 500
+
+# Exception type names (module-qualified prefixes) that mean "the infrastructure failed for a
+# moment": named rather than imported, so this module needs neither redis nor botocore.
+_TRANSIENT_TYPES = (
+    "django.db.utils.OperationalError",  # connection lost, deadlock, "database is locked"
+    "django.db.utils.InterfaceError",  # connection closed
+    "redis.exceptions.ConnectionError",
+    "redis.exceptions.TimeoutError",
+    "redis.exceptions.BusyLoadingError",
+    "botocore.exceptions.EndpointConnectionError",
+    "botocore.exceptions.ConnectTimeoutError",
+    "botocore.exceptions.ReadTimeoutError",
+    "botocore.exceptions.ConnectionClosedError",
+    "urllib3.exceptions.ProtocolError",
+)
+_TRANSIENT_S3_CODES = frozenset(
+    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}
+)
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether retrying ``exc``'s job later cannot help by itself (see the module docstring)."""
+    declared = getattr(exc, "permanent", None)
+    if isinstance(declared, bool):
+        return declared
+    if isinstance(exc, FeedDataError | InvalidImage):
+        return True
+    for cls in type(exc).__mro__:
+        if f"{cls.__module__}.{cls.__qualname__}" in _TRANSIENT_TYPES:
+            return False
+    if isinstance(exc, ConnectionError | TimeoutError):  # the built-in OSErrors
+        return False
+    response = getattr(exc, "response", None)  # botocore's ClientError
+    if isinstance(response, dict):
+        code = str(response.get("Error", {}).get("Code", ""))
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return not (code in _TRANSIENT_S3_CODES or int(status) >= 500)
+    return True
+
+
+def is_expected(exc: BaseException) -> bool:
+    """True for the sync's own errors, whose message is written for the operator."""
+    return isinstance(exc, FeedDataError | InvalidImage) or isinstance(
+        getattr(exc, "permanent", None), bool
+    )
+
+
+def describe(exc: BaseException) -> str:
+    """One sanitised line saying what ``exc`` was, to store on the item it concerns."""
+    text = str(exc).strip()
+    first_line = text.splitlines()[0] if text else ""
+    if is_expected(exc) and first_line:
+        return sanitize_message(first_line, max_chars=DESCRIPTION_MAX_CHARS)
+    name = type(exc).__name__
+    detail = f"{name}: {first_line}" if first_line else name
+    return sanitize_message(f"internal error: {detail}", max_chars=DESCRIPTION_MAX_CHARS)

@@ -1,0 +1,159 @@
+"""Finding runs that nothing will finish, and finishing or resuming them.
+
+A run ends when its last pending item does. Two things can leave items pending with nobody to
+work on them:
+
+- the process that owned a direct (or in-memory queue) run died: ``runs.run_reap_if_dead``
+  finishes such a run as failed ("process died");
+- a queue run's messages are gone from Redis (a restart without persistence, a failover, a
+  flush) or sit unacknowledged with workers that died, which Dramatiq only hands back by
+  chance. ``reconcile`` first runs the broker's maintenance (``broker_maintenance``), then, for
+  every queue run that made no progress for ``PROMIDATA_RECONCILE_AFTER_SECONDS``, enqueues
+  again each pending item the broker holds no message for. Items are idempotent and counted
+  exactly once, so a message sent twice is harmless, while a message lost keeps a run open for
+  ever. Job records of lost messages are marked failed, saying so.
+
+The worker supervisor (``promidata_workers``) calls ``reconcile`` every
+``PROMIDATA_RECONCILE_INTERVAL_SECONDS``; ``promidata_reconcile`` calls it from cron; and
+``promidata_sync --wait`` calls it while it waits. A lease makes concurrent callers take turns.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Max
+from django.utils import timezone
+
+from promidata_sync.models import Job, SyncItem, SyncRun
+from promidata_sync.queue.broker import broker_maintenance, is_persistent, messages_held
+from promidata_sync.queue.leases import broker_lease
+from promidata_sync.services import runs
+
+log = logging.getLogger(__name__)
+
+LOST = (
+    "lost: the broker no longer holds this message (Redis lost its data, or its worker died); "
+    "the reconciler enqueued the work again"
+)
+# Which job subject a pending item's kind corresponds to.
+ACTOR_OF_KIND = {
+    SyncItem.Kind.FAMILY: "sync_product_family",
+    SyncItem.Kind.IMAGE: "upload_image",
+}
+OPEN_JOB_STATES = (Job.State.WAITING, Job.State.ACTIVE, Job.State.DELAYED)
+
+
+@dataclass
+class ReconcileReport:
+    runs_reaped: list[int] = field(default_factory=list)
+    runs_resumed: list[int] = field(default_factory=list)
+    messages_sent: int = 0
+    jobs_lost: int = 0
+    skipped: str = ""  # why nothing was done (another reconciler holds the lease)
+
+    def __str__(self) -> str:
+        if self.skipped:
+            return self.skipped
+        return (
+            f"{len(self.runs_reaped)} dead run(s) finished, {len(self.runs_resumed)} stalled "
+            f"run(s) resumed with {self.messages_sent} message(s); {self.jobs_lost} lost job(s)"
+        )
+
+
+def reconcile(*, stalled_after_seconds: float | None = None) -> ReconcileReport:
+    """Finish dead runs and resume stalled queue runs (see the module docstring).
+
+    Idempotent; safe to call from several processes at once (they take turns).
+    """
+    stalled_after = (
+        settings.PROMIDATA_RECONCILE_AFTER_SECONDS
+        if stalled_after_seconds is None
+        else stalled_after_seconds
+    )
+    report = ReconcileReport()
+    with broker_lease("reconcile", ttl_seconds=60) as held:
+        if not held:
+            report.skipped = "another reconciler is running"
+            return report
+        process_bound = SyncRun.objects.filter(state__in=SyncRun.ACTIVE_STATES).exclude(
+            mode=SyncRun.Mode.QUEUE, owner_pid__isnull=True
+        )
+        for run in process_bound.order_by("pk"):
+            if runs.run_reap_if_dead(run):
+                report.runs_reaped.append(run.pk)
+        if is_persistent():
+            broker_maintenance()
+            _resume_stalled(report, stalled_after)
+    if report.runs_reaped or report.runs_resumed or report.jobs_lost:
+        log.warning("reconciler: %s", report)
+    return report
+
+
+def _resume_stalled(report: ReconcileReport, stalled_after: float) -> None:
+    cutoff = timezone.now() - timedelta(seconds=stalled_after)
+    queue_runs = SyncRun.objects.filter(
+        state__in=SyncRun.ACTIVE_STATES, mode=SyncRun.Mode.QUEUE, owner_pid__isnull=True
+    ).select_related("supplier")
+    for run in queue_runs:
+        if _last_progress(run) > cutoff:
+            continue
+        sent, lost = _resume(run)
+        if sent:
+            report.runs_resumed.append(run.pk)
+            report.messages_sent += sent
+        report.jobs_lost += lost
+
+
+def _last_progress(run: SyncRun):
+    """When anything last happened to the run: an item or a job changed, or it started."""
+    item = run.items.aggregate(last=Max("updated_at"))["last"]
+    job = run.jobs.aggregate(last=Max("updated_at"))["last"]
+    return max(filter(None, [item, job, run.started_at, run.created_at]))
+
+
+def _resume(run: SyncRun) -> tuple[int, int]:
+    """Send again the run's pending work that no held message covers; return (messages sent,
+    job records marked lost)."""
+    open_jobs = list(
+        run.jobs.filter(state__in=OPEN_JOB_STATES).values_list(
+            "pk", "actor_name", "key", "queue_name", "broker_ref"
+        )
+    )
+    held = messages_held([(queue, ref) for _, _, _, queue, ref in open_jobs])
+    covered = {(actor, key) for _, actor, key, queue, ref in open_jobs if (queue, ref) in held}
+    lost = [pk for pk, _, _, queue, ref in open_jobs if (queue, ref) not in held]
+    if lost:
+        Job.objects.filter(pk__in=lost).update(
+            state=Job.State.FAILED, error=LOST, finished_at=timezone.now()
+        )
+    # Actors bind to the broker django_dramatiq configures at start-up: imported when needed.
+    from promidata_sync.tasks import sync_product_family, sync_supplier, upload_image
+
+    sent = 0
+    if run.planned_at is None:
+        if ("sync_supplier", str(run.pk)) not in covered:
+            sync_supplier.send(run_id=run.pk)
+            sent += 1
+        return sent, len(lost)
+    pending = run.items.filter(state=SyncItem.State.PENDING).values_list(
+        "kind", "key", "url", "token"
+    )
+    for kind, key, url, token in pending.iterator():
+        if (ACTOR_OF_KIND.get(kind), key) in covered:
+            continue
+        if kind == SyncItem.Kind.FAMILY:
+            sync_product_family.send(
+                run_id=run.pk, supplier_id=run.supplier_id, family_sku=key, url=url, hash=token
+            )
+        elif kind == SyncItem.Kind.IMAGE:
+            upload_image.send(run_id=run.pk, url=url)
+        else:
+            continue
+        sent += 1
+    if not sent and runs.run_finish_if_complete(run.pk):
+        log.info("reconciler: sync #%s had nothing pending and is finished", run.pk)
+    return sent, len(lost)

@@ -6,8 +6,9 @@
 Each scenario runs in a fresh process and reports that process's peak RSS beyond its
 baseline (interpreter, Django, the parser loaded), so the figures do not mix:
 
-1. an 18 MB family of empty children (``{}`` six million times), decoded as the parser did
-   before issue 8 (``json.loads``) and parsed now (refused before decoding);
+1. an 18 MB family of empty children (``{}`` six million times): decoded alone
+   (``json.loads``), parsed by the parser of before issue 8 (read from git at commit
+   ``BEFORE``), and parsed now (refused before decoding);
 2. an 18 MB family of real-looking children, under every limit, parsed now;
 3. ``--families`` such families fetched at once from a loopback server by
    ``PROMIDATA_FETCH_CONCURRENCY`` threads, parsed with ``PROMIDATA_PARSE_CONCURRENCY`` 2
@@ -28,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+BEFORE = "4e9c0dd"  # the commit before issue 8
 
 
 def _rss_mb() -> float:
@@ -40,17 +42,21 @@ def _bomb(megabytes: int) -> bytes:
 
 
 def _heavy(megabytes: int) -> bytes:
-    """A family of real-looking children (all languages, tiers, images) of about that size."""
+    """A family of real-looking children (all languages, tiers, images) of about that size,
+    each carrying print data the way real files do: many small objects (94% of the values of
+    the real files measured for issue 9 are ``ImprintPositions``)."""
     from promidata_sync.devtools.feedgen import FeedSpec, SyntheticFeed
 
     feed = SyntheticFeed(FeedSpec(suppliers=1, families_per_supplier=1, variants_per_family=1))
     body = json.loads(feed.family_json("A100", "A100-F00001", "http://127.0.0.1/base"))
     child = body["ChildProducts"][0]
-    size = len(json.dumps(child))
-    count = min(999, megabytes * 1024 * 1024 // size)
-    pad = "x" * max(0, (megabytes * 1024 * 1024 // count - size))
+    count = 400
+    option = {"Sku": "PRINT-1", "Quantity": 100, "Price": 0.35, "Valuta": "EURO", "OnRequest": 0}
+    per_child = megabytes * 1024 * 1024 // count - len(json.dumps(child))
+    options = max(1, per_child // len(json.dumps(option)))
     body["ChildProducts"] = [
-        {**child, "Sku": f"A100-F00001-{i:04}", "Padding": pad} for i in range(count)
+        {**child, "Sku": f"A100-F00001-{i:04}", "ImprintPositions": [option] * options}
+        for i in range(count)
     ]
     return json.dumps(body).encode()
 
@@ -73,6 +79,8 @@ def scenario(name: str, megabytes: int, families: int) -> dict:
     if name == "bomb-json-loads":
         json.loads(data)
         outcome = "decoded"
+    elif name == "bomb-parser-before":
+        outcome = _parse_before(data)
     elif name in ("bomb-parser", "heavy-parser"):
         try:
             record = parse_family(data, family_sku="A100-F00001", source_url="http://h/a.json")
@@ -88,6 +96,36 @@ def scenario(name: str, megabytes: int, families: int) -> dict:
         "seconds": round(time.perf_counter() - started, 2),
         "outcome": outcome,
     }
+
+
+def _parse_before(data: bytes) -> str:
+    """Parse with the feed package as it was before issue 8 (commit 4e9c0dd), read from git
+    into a temporary folder: it decoded the file whole and warned once per child."""
+    import importlib
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp()) / "feed_before"
+    folder.mkdir()
+    names = subprocess.run(
+        ["git", "ls-tree", "--name-only", f"{BEFORE}:promidata_sync/feed"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in names:
+        source = subprocess.run(
+            ["git", "show", f"{BEFORE}:promidata_sync/feed/{name}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (folder / name).write_text(source)
+    sys.path.insert(0, str(folder.parent))
+    before = importlib.import_module("feed_before")
+    record = before.parse_family(data, family_sku="A1-BOMB", source_url="http://h/a.json")
+    return f"{len(record.warnings):,} warnings kept"
 
 
 def _fetch_many(data: bytes, families: int, *, parse_concurrency: int) -> str:
@@ -136,6 +174,7 @@ def main() -> int:
         return 0
     names = [
         "bomb-json-loads",
+        "bomb-parser-before",
         "bomb-parser",
         "heavy-parser",
         "heavy-fetch-gate-2",

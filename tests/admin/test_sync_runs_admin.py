@@ -128,6 +128,35 @@ def test_run_page_lists_jobs_and_failures_without_the_profile_url(operator_clien
     assert 'id="pd-retry"' in html
 
 
+def test_run_page_shows_the_warnings_of_each_family_and_of_the_index(operator_client):
+    (supplier,) = make_suppliers(1)
+    run = make_run(supplier, warnings=9)
+    SyncItem.objects.create(
+        run=run,
+        kind=SyncItem.Kind.FAMILY,
+        key="A100-F00007",
+        state=SyncItem.State.DONE,
+        warnings=[f"A100-F00007-0{i}: Ean of 40 characters dropped (at most 32)" for i in range(6)],
+        warning_count=8,
+    )
+    SyncItem.objects.create(
+        run=run,
+        kind=SyncItem.Kind.INDEX,
+        key="Import.txt",
+        state=SyncItem.State.DONE,
+        warnings=["Import.txt line 7: hash is 200 characters long (at most 128)"],
+        warning_count=1,
+    )
+
+    html = operator_client.get(run_page(run)).content.decode()
+
+    assert "Warnings (9 in 2 items)" in html
+    assert "A100-F00007-00: Ean of 40 characters dropped (at most 32)" in html
+    assert "A100-F00007-05" not in html  # the first five are shown...
+    assert "… 3 more" in html  # ...and the rest counted
+    assert "Import.txt line 7: hash is 200 characters long" in html
+
+
 def test_retry_button_requeues_the_failed_families(operator_client, no_in_process_worker):
     (supplier,) = make_suppliers(1)
     run = make_failed_run(supplier, families=3, failed=2)

@@ -19,6 +19,7 @@ from promidata_sync.devtools.feedserver import FAKE_PROFILE_GUID
 from promidata_sync.models import Job, SyncItem, SyncRun, WorkerHeartbeat
 from promidata_sync.services.direct import sync_direct
 from tests.catalog_state import catalog_as_feed, normalise_expected
+from tests.feedpaths import family_path
 from tests.queue.conftest import wait_for_families_written, wait_for_runs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -180,7 +181,7 @@ def test_killing_every_worker_at_once_heals_once_workers_are_back(
 
 
 def test_a_job_that_hits_an_unforeseen_error_fails_at_once_with_its_error(
-    feed, feed_server, sync_config, start_workers
+    feed, feed_server, sync_config, start_workers, tmp_path
 ):
     with connection.cursor() as cursor:  # the database itself refuses one family
         cursor.execute(
@@ -190,8 +191,11 @@ def test_a_job_that_hits_an_unforeseen_error_fails_at_once_with_its_error(
                CREATE TRIGGER refuse_family BEFORE INSERT OR UPDATE ON catalog_product
                FOR EACH ROW EXECUTE FUNCTION refuse_family();"""
         )
+    log_file = tmp_path / "workers.log"
+    # A transient failure too: Dramatiq logs it with the message's arguments (feed URLs).
+    feed_server.fail(family_path(feed_server, "A101-F00003"), 503, times=1)
     try:
-        start_workers()
+        start_workers(PROMIDATA_LOG_FILE=str(log_file), LOG_LEVEL="INFO")
         result = start_sync(None, use_queue=True)
         runs = wait_for_runs(result["runs"], timeout=60)
     finally:
@@ -208,3 +212,7 @@ def test_a_job_that_hits_an_unforeseen_error_fails_at_once_with_its_error(
     assert item.state == SyncItem.State.FAILED and item.permanent
     a100 = next(run for run in runs if run.supplier.code == "A100")
     assert a100.state == SyncRun.State.PARTIAL and a100.families_done == 5
+    # Dramatiq's own lines name the message's arguments, feed URLs included: masked.
+    log = log_file.read_text()
+    assert "Failed to process message sync_product_family" in log and "A101-F00003" in log
+    assert FAKE_PROFILE_GUID not in log

@@ -95,3 +95,17 @@ def test_oversized_family_is_refused_without_reading_it_all(feed_server, sync_co
 
     item = SyncItem.objects.get(kind="family", key="A100-F00001")
     assert "over the limit" in item.error
+
+
+def test_an_unusable_categories_line_is_reported_and_every_supplier_syncs(
+    feed, feed_server, sync_config
+):
+    index = feed.import_txt(feed_server.base_url).decode().splitlines()
+    index[0] = "http://127.0.0.1:99999/CAT.csv"  # a port no URL can have
+    feed_server.replace(import_path(feed_server), "\n".join(index).encode())
+
+    report = sync_direct(config=sync_config)
+
+    assert report.categories_error == "Import.txt has no CAT.csv line"
+    assert report.malformed_lines == 1
+    assert {run.supplier.code: run.families_new for run in report.runs} == {"A100": 6, "A101": 6}

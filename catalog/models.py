@@ -72,9 +72,12 @@ class Product(models.Model):
     brand = models.CharField(max_length=255, blank=True)
     is_active = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
-    # Complete Import.txt reads in a row that did not list this family; it is deactivated at
-    # the second (one truncated or half-published index must not withdraw anything).
+    # Complete Import.txt publications in a row that did not list this family; it is
+    # deactivated at the second (one truncated or half-published index must not withdraw
+    # anything). ``absent_index`` is the SHA-256 of the publication that counted the last
+    # miss: reading the same publication again counts nothing.
     absent_count = models.PositiveSmallIntegerField(default=0)
+    absent_index = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,6 +21,34 @@ from promidata_sync.redaction import sanitize_message
 
 DESCRIPTION_MAX_CHARS = 500
 
+
+class SyncError(Exception):
+    """Base of the sync's own errors: a message written for the operator, and ``permanent``,
+    the one answer to "will a retry help?" (``FetchError``, ``FeedUnreadable`` and the job
+    errors below all say it here)."""
+
+    permanent: bool = True
+
+    def __init__(self, message: str, *, permanent: bool | None = None):
+        super().__init__(message)
+        if permanent is not None:
+            self.permanent = permanent
+
+
+class PermanentJobError(SyncError):
+    """A job that retrying cannot fix (broken JSON, a 404, not an image, a bug); the actors
+    declare it in ``throws``, so Dramatiq fails the job at once."""
+
+    permanent = True
+
+
+class TransientJobError(SyncError):
+    """A job that may succeed later (a timeout, a 5xx, the supplier is locked by another
+    sync); Dramatiq retries it with backoff."""
+
+    permanent = False
+
+
 # Exception type names (module-qualified prefixes) that mean "the infrastructure failed for a
 # moment": named rather than imported, so this module needs neither redis nor botocore.
 _TRANSIENT_TYPES = (
@@ -42,9 +70,8 @@ _TRANSIENT_S3_CODES = frozenset(
 
 def is_permanent(exc: BaseException) -> bool:
     """Whether retrying ``exc``'s job later cannot help by itself (see the module docstring)."""
-    declared = getattr(exc, "permanent", None)
-    if isinstance(declared, bool):
-        return declared
+    if isinstance(exc, SyncError):
+        return exc.permanent
     if isinstance(exc, FeedDataError | InvalidImage):
         return True
     for cls in type(exc).__mro__:
@@ -62,9 +89,14 @@ def is_permanent(exc: BaseException) -> bool:
 
 def is_expected(exc: BaseException) -> bool:
     """True for the sync's own errors, whose message is written for the operator."""
-    return isinstance(exc, FeedDataError | InvalidImage) or isinstance(
-        getattr(exc, "permanent", None), bool
-    )
+    return isinstance(exc, SyncError | FeedDataError | InvalidImage)
+
+
+def job_error(exc: BaseException) -> PermanentJobError | TransientJobError:
+    """A new job-level error for ``exc``: permanent or transient, with ``describe``'s line."""
+    if is_permanent(exc):
+        return PermanentJobError(describe(exc))
+    return TransientJobError(describe(exc))
 
 
 def describe(exc: BaseException) -> str:

@@ -31,6 +31,7 @@ import requests
 import urllib3
 
 from promidata_sync.conf import SyncConfig
+from promidata_sync.errors import SyncError
 from promidata_sync.http_transport import (
     WATCHDOG,
     ConnectionPolicy,
@@ -69,13 +70,12 @@ _LIBRARY_ERRORS = (
 )
 
 
-class FetchError(Exception):
+class FetchError(SyncError):
     """A document could not be fetched. ``permanent`` errors will not heal by retrying."""
 
     def __init__(self, message: str, *, url: str, permanent: bool, status: int | None = None):
-        super().__init__(message)
+        super().__init__(message, permanent=permanent)
         self.url = url
-        self.permanent = permanent
         self.status = status
         # Seconds the server asked us to wait (429/503 Retry-After), if any.
         self.retry_after: float | None = None

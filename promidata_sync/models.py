@@ -79,6 +79,9 @@ class SyncRun(models.Model):
     # Set for a run whose work lives in one process (direct mode, or queue mode without
     # Redis): when that process is gone, nothing else will ever finish the run.
     owner_host = models.CharField(max_length=255, blank=True)
+    # The process table the owner lives in (boot id and pid namespace): its pid means nothing
+    # in another one, even under the same host name (containers).
+    owner_machine = models.CharField(max_length=128, blank=True)
     owner_pid = models.PositiveIntegerField(null=True, blank=True)
     # When the owner process started (clock ticks since boot, from /proc): a pid reused by
     # another process after a reboot or a wrap-around does not pass for the owner.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dramatiq
 from django.conf import settings
 
+from promidata_sync.errors import PermanentJobError
 from promidata_sync.services import stages
 
 RETRY_OPTIONS = {
@@ -15,7 +16,7 @@ RETRY_OPTIONS = {
     "min_backoff": settings.PROMIDATA_JOB_RETRY_MIN_BACKOFF_MS,
     "max_backoff": settings.PROMIDATA_JOB_RETRY_MAX_BACKOFF_MS,
     "max_age": settings.PROMIDATA_JOB_MAX_AGE_MS,
-    "throws": (stages.PermanentJobError,),
+    "throws": (PermanentJobError,),
     "store_results": True,
 }
 

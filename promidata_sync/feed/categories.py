@@ -16,6 +16,7 @@ from . import limits
 from .records import CategoriesFile, CategoryRecord, FeedDataError, MalformedLine
 
 _MAX_TEXT = 200
+_MAX_COLUMN_NAME = 16
 _KEY, _ICON, _IMAGE = "KEY", "ICON", "IMAGE"
 _NAME_SEPARATOR = " / "
 
@@ -100,9 +101,10 @@ def _read_header(reader) -> _Columns:
 def _columns_from_header(header: list[str]) -> _Columns:
     positions: dict[str, int] = {}
     for index, cell in enumerate(header):
-        name = cell.strip().lstrip("\ufeff").strip().upper()
-        if name:
-            # A repeated header name keeps its first column.
+        name = limits.clean_text(cell).strip().lstrip("\ufeff").strip().upper()
+        # A repeated header name keeps its first column; a name no language key looks like
+        # (longer than a locale such as "zh-Hant-TW") is not a column we read.
+        if name and len(name) <= _MAX_COLUMN_NAME:
             positions.setdefault(name, index)
     if _KEY not in positions:
         raise FeedDataError("CAT.csv has no KEY column")
@@ -151,8 +153,6 @@ def _key_problem(key: str) -> str | None:
     """Why a KEY cannot be used, or None. Empty segments would create nameless parents."""
     if not key:
         return "empty KEY"
-    if any(not segment.strip() for segment in key.split("/")):
-        return f"KEY {key[:60]!r} has an empty path segment"
     return limits.category_key_problem(key)
 
 

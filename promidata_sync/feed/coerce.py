@@ -22,6 +22,7 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 # Valuta values that are not ISO 4217 codes but are known to mean one.
 _CURRENCY_ALIASES = {"EURO": "EUR", "€": "EUR"}
 _DEFAULT_CURRENCY = "EUR"
+_MAX_INT_DIGITS = 18
 
 
 def as_str(value: Any) -> str:
@@ -123,10 +124,14 @@ def _normalise_separators(text: str) -> str | None:
 def as_int(value: Any) -> int | None:
     """Return ``value`` as an int when it is a whole number (100, 100.0, "100", "100,0").
 
-    Fractional numbers and anything unparsable give None; we never silently round.
+    Fractional numbers and anything unparsable give None; we never silently round. So do
+    numbers of more than 18 digits: no column holds them, and ``int()`` of a Decimal with a
+    million digits takes minutes (holding the GIL), which one hostile value must not cost.
     """
     number = as_decimal(value)
-    if number is None or number != number.to_integral_value():
+    if number is None or number.adjusted() > _MAX_INT_DIGITS - 1:
+        return None
+    if number != number.to_integral_value():
         return None
     return int(number)
 

@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
 
+from promidata_sync.redaction import redact
+
 from . import limits
 from .coerce import as_bool, as_decimal, as_dict, as_int, as_list, as_str, currency_code
 from .records import FamilyRecord, FeedDataError, ImageRecord, PriceTierRecord, VariantRecord
@@ -94,7 +96,9 @@ def parse_family(
     return FamilyRecord(
         sku=family_sku,
         supplier_sku=context.fit(as_str(root.get("SupplierSku")), limits.SKU_CHARS, "SupplierSku"),
-        supplier_code=as_str(root.get("ANumber"))[: limits.SUPPLIER_CODE_CHARS],
+        supplier_code=context.fit(
+            as_str(root.get("ANumber")), limits.SUPPLIER_CODE_CHARS, "ANumber"
+        ),
         supplier_name=context.fit(
             _supplier_name(root, root_blocks), limits.TEXT_CHARS, "SupplierNameToShow"
         ),
@@ -218,8 +222,12 @@ class _Context:
 
 
 def _show(value: Any) -> str:
-    """A short repr of an offending value for a warning (a hostile value may be huge)."""
-    text = repr(value)
+    """A short repr of an offending value for a warning (a hostile value may be huge).
+
+    Redacted before it is shortened: a URL cut in the middle of the profile GUID would no
+    longer match the secret that the storing code hides, and would show most of it.
+    """
+    text = redact(repr(value)) if isinstance(value, str) else repr(value)
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
 
 

@@ -16,7 +16,6 @@ from .records import ImportEntry, ImportIndex, MalformedLine
 
 _MAX_TEXT = 200
 _JSON_SUFFIX = ".json"
-_ALLOWED_SCHEMES = frozenset({"http", "https", "file"})
 
 
 def parse_import_index(data: bytes | str, *, base_url: str) -> ImportIndex:
@@ -145,8 +144,6 @@ def _parse_product_line(line: str, line_number: int, base_url: str) -> ImportEnt
         parts = urlsplit(url)
     except ValueError:
         return reject("invalid URL")
-    if parts.scheme.lower() not in _ALLOWED_SCHEMES:
-        return reject("not an http(s)/file URL")
     problem = limits.url_problem(url)
     if problem:
         return reject(problem)

@@ -13,6 +13,7 @@ with the models). Pure: no Django, no network.
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
@@ -134,6 +135,12 @@ def fits_int(value: int) -> bool:
 
 
 # --- identifiers ---------------------------------------------------------------------------------
+def _has_format_or_control(text: str) -> bool:
+    """Any Unicode "other" character (control, format such as bidi marks, unassigned...):
+    none belongs in an identifier, and tab or line feed would break one-line output."""
+    return any(unicodedata.category(char).startswith("C") for char in text)
+
+
 def supplier_code_problem(code: str) -> str | None:
     """Why ``code`` cannot be a supplier code (an A-number such as A23), or None."""
     if len(code) > SUPPLIER_CODE_CHARS:
@@ -147,8 +154,8 @@ def sku_problem(sku: str) -> str | None:
     """Why ``sku`` cannot be a product or variant SKU, or None."""
     if len(sku) > SKU_CHARS:
         return f"SKU is {len(sku):,} characters long (at most {SKU_CHARS})"
-    if _CONTROL.search(sku):
-        return "SKU contains control characters"
+    if _has_format_or_control(sku):
+        return "SKU contains control or format characters"
     if sku.strip() in ("", ".", ".."):
         return "SKU is empty"
     return None

@@ -52,6 +52,9 @@ class ImportIndex:
     # Content-Length, not chunked): such an index may be cut at a line boundary unnoticed, so
     # nothing may be deactivated because of it. The parser cannot know; the reader sets it.
     complete: bool = True
+    # SHA-256 of the file's bytes, set by the reader: which publication this is, so that
+    # reading the same one twice never counts as two absences of a family.
+    digest: str = ""
 
     def by_supplier(self) -> dict[str, list[ImportEntry]]:
         """Group entries by supplier code; suppliers ordered by first appearance."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import dramatiq
 from django.conf import settings
@@ -140,6 +141,13 @@ def stop_in_process_worker() -> None:
         worker.stop()
 
 
+def send_message(actor_name: str, **kwargs) -> None:
+    """Send a message to the actor of that name on the configured broker."""
+    import promidata_sync.tasks  # noqa: F401  (declares the actors on the broker)
+
+    dramatiq.get_broker().get_actor(actor_name).send(**kwargs)
+
+
 def broker_maintenance() -> None:
     """Run Dramatiq's Redis maintenance on every queue now: the unacknowledged messages of
     workers whose heartbeat is older than the broker's heartbeat timeout go back to their
@@ -150,8 +158,6 @@ def broker_maintenance() -> None:
     order of dramatiq 2.x's ``dispatch.lua`` (the version is pinned in requirements.lock).
     A no-op without Redis.
     """
-    import time
-
     broker = dramatiq.get_broker()
     if not isinstance(broker, RedisBroker):
         return

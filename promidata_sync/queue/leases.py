@@ -19,6 +19,9 @@ import threading
 import time
 import uuid
 
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "promidata:lease:"
@@ -116,9 +119,6 @@ class Lease:
 
 def broker_lease(name: str, *, ttl_seconds: float) -> Lease:
     """A lease in the broker's Redis, or in this process with the in-memory broker."""
-    import dramatiq
-    from dramatiq.brokers.redis import RedisBroker
-
     broker = dramatiq.get_broker()
     client = broker.client if isinstance(broker, RedisBroker) else None
     return Lease(name, ttl_seconds=ttl_seconds, client=client)

@@ -11,6 +11,9 @@ import uuid
 
 from dramatiq.middleware import Middleware
 
+# Safe this early (the broker loads middleware before Django's apps): no models behind it.
+from promidata_sync.errors import SyncError, is_permanent
+
 log = logging.getLogger(__name__)
 
 
@@ -42,7 +45,13 @@ class JobRecords(Middleware):
             return
         trace = "".join(traceback.format_exception(exception, limit=30))
         if message.failed:
-            self._safely(jobs.job_failed, message, error=_describe(exception), trace=trace)
+            self._safely(
+                jobs.job_failed,
+                message,
+                error=_describe(exception),
+                trace=trace,
+                permanent=is_permanent(exception),
+            )
         else:
             # Retries re-enqueued it with a delay; after_enqueue has marked it delayed.
             self._safely(jobs.job_errored, message, error=_describe(exception), trace=trace)
@@ -61,11 +70,11 @@ class JobRecords(Middleware):
 
 
 def _describe(exception: BaseException) -> str:
-    """The stored error of a job: the stage's own message for its job errors, else the
+    """The stored error of a job: the stage's own message for the sync's errors, else the
     exception named by type (a time limit, a bug outside the stage)."""
     text = str(exception)
     name = type(exception).__name__
-    if name in ("PermanentJobError", "TransientJobError"):
+    if isinstance(exception, SyncError):
         return text or name
     return f"{name}: {text}" if text else name
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from dataclasses import dataclass, replace
 
 from catalog.models import Category, Supplier
 from promidata_sync.conf import SyncConfig
-from promidata_sync.errors import describe
+from promidata_sync.errors import SyncError, describe
 from promidata_sync.feed import FeedDataError, ImportIndex, parse_categories, parse_import_index
 from promidata_sync.fetching import Fetcher, FetchError
 from promidata_sync.redaction import mask_url
@@ -16,15 +17,11 @@ from promidata_sync.redaction import mask_url
 log = logging.getLogger(__name__)
 
 
-class FeedUnreadable(Exception):
+class FeedUnreadable(SyncError):
     """Import.txt could not be fetched or read; nothing may be concluded from it.
 
     ``permanent`` is False when a later attempt may succeed (timeout, 5xx).
     """
-
-    def __init__(self, message: str, *, permanent: bool = True):
-        super().__init__(message)
-        self.permanent = permanent
 
 
 class _IndexCache:
@@ -83,9 +80,12 @@ def index_fetch(*, config: SyncConfig, fetcher: Fetcher) -> ImportIndex:
         if cached is not None:
             return cached
         fetched = _download_index(url, config, fetcher, "", "")  # cache was replaced meanwhile
-    index = parse_import_index(fetched.content, base_url=url)
+    index = replace(
+        parse_import_index(fetched.content, base_url=url),
+        complete=fetched.complete,
+        digest=hashlib.sha256(fetched.content).hexdigest(),
+    )
     if not fetched.complete:
-        index = replace(index, complete=False)
         log.warning("Import.txt came without Content-Length or chunked framing: it may be cut")
     _index_cache.put(url, fetched.etag, fetched.last_modified, index)
     if not index.entries and not index.categories_url:

@@ -92,9 +92,9 @@ def job_errored(message, *, error: str, trace: str) -> None:
     )
 
 
-def job_failed(message, *, error: str, trace: str) -> None:
+def job_failed(message, *, error: str, trace: str, permanent: bool = True) -> None:
     """The job failed for good: record it (sanitised), then let its stage account for it on
-    the run."""
+    the run (``permanent`` False: it ran out of retries on a transient error)."""
     error = sanitize_message(error)
     _upsert(
         message,
@@ -105,7 +105,7 @@ def job_failed(message, *, error: str, trace: str) -> None:
     )
     from promidata_sync.services import stages
 
-    stages.stage_failed(message.actor_name, dict(message.kwargs or {}), error)
+    stages.stage_failed(message.actor_name, dict(message.kwargs or {}), error, permanent=permanent)
 
 
 def job_progress(job_id: str, step: str, percentage: int) -> None:

@@ -5,10 +5,12 @@ with the index happens in memory. Unchanged families cost no HTTP request and no
 query.
 
 Withdrawing a family is the one decision taken from absence alone, so it takes more than one
-look: a family is deactivated when it is missing from two complete reads of Import.txt in a
-row (the first miss only counts it). An index that may be cut short (no framing, a malformed
-line of the supplier, far fewer entries than last time) counts nothing and deactivates
-nothing. ``force`` deactivates at the first miss, whatever the index looks like.
+look: a family is deactivated when it is missing from two different complete publications of
+Import.txt in a row (the first miss only counts it; reading the same publication again, a 304
+or a second sync the same morning, counts nothing). An index that may be cut short (no
+framing, a malformed line of the supplier, far fewer entries than last time) counts nothing
+and deactivates nothing. ``force`` deactivates at the first miss, whatever the index looks
+like.
 """
 
 from __future__ import annotations
@@ -42,10 +44,13 @@ class SupplierPlan:
     deactivate: list[str] = field(default_factory=list)
     # Missing for the first time: counted now, deactivated at the next complete miss.
     first_absence: list[str] = field(default_factory=list)
+    # Missing and kept active (the first absences and those this publication counted already).
+    missing: list[str] = field(default_factory=list)
     # Listed again after being missed: their absence count starts over.
     present_again: list[str] = field(default_factory=list)
     refusal: str = ""  # why deactivation was refused, if it was
     listed: list[str] = field(default_factory=list)  # every family sku of the index
+    index_digest: str = ""  # the publication planned from
 
 
 def supplier_plan(
@@ -57,22 +62,24 @@ def supplier_plan(
     refetch_all: bool = False,
     mass_deactivation_ratio: float = 0.5,
     index_complete: bool = True,
+    index_digest: str = "",
 ) -> SupplierPlan:
     """Compare the index with stored hashes (one query) and plan the supplier's sync.
 
     - a family not stored, or stored with another hash, is fetched (``refetch_all`` fetches all);
     - an unchanged family that was deactivated comes back to life without a fetch;
     - an active family missing from the index is counted absent, and deactivated once it has
-      been missing from ``ABSENCES_TO_DEACTIVATE`` complete reads in a row; unless the index
+      been missing from ``ABSENCES_TO_DEACTIVATE`` different complete publications in a row
+      (``index_digest`` tells publications apart; "" counts every read); unless the index
       may be cut short: it came without framing (``index_complete`` False), it lists fewer
       entries than ``mass_deactivation_ratio`` of the last complete run, or it has a malformed
       line of this supplier (we cannot know which family it was). Then nothing is counted or
       deactivated and ``refusal`` says why. ``force`` deactivates every missing family at once.
     """
     stored = {
-        sku: (hash_, active, absent)
-        for sku, hash_, active, absent in Product.objects.filter(supplier=supplier).values_list(
-            "sku", "promidata_hash", "is_active", "absent_count"
+        row[0]: row[1:]
+        for row in Product.objects.filter(supplier=supplier).values_list(
+            "sku", "promidata_hash", "is_active", "absent_count", "absent_index"
         )
     }
     plan = SupplierPlan(entries=len(entries))
@@ -92,7 +99,7 @@ def supplier_plan(
             plan.unchanged += 1
             if not known[1]:
                 plan.reactivate.append(entry.family_sku)
-    vanished = [sku for sku, (_, active, _) in stored.items() if active and sku not in listed]
+    vanished = [sku for sku, row in stored.items() if row[1] and sku not in listed]
     if not vanished:
         return plan
     plan.refusal = _deactivation_refusal(
@@ -102,10 +109,15 @@ def supplier_plan(
         plan.refusal, plan.deactivate = "", vanished
     elif not plan.refusal:
         for sku in vanished:
-            if stored[sku][2] + 1 >= ABSENCES_TO_DEACTIVATE:
+            _, _, absences, counted_in = stored[sku]
+            if absences and index_digest and counted_in == index_digest:
+                plan.missing.append(sku)  # this publication counted its miss already
+            elif absences + 1 >= ABSENCES_TO_DEACTIVATE:
                 plan.deactivate.append(sku)
             else:
                 plan.first_absence.append(sku)
+                plan.missing.append(sku)
+    plan.index_digest = index_digest
     return plan
 
 
@@ -149,22 +161,19 @@ def plan_apply_marks(supplier: Supplier, plan: SupplierPlan) -> None:
         for batch in _batches(plan.reactivate):
             products.filter(sku__in=batch).update(is_active=True)
         for batch in _batches(plan.present_again):
-            products.filter(sku__in=batch).update(absent_count=0)
+            products.filter(sku__in=batch).update(absent_count=0, absent_index="")
+        counted = {"absent_count": F("absent_count") + 1, "absent_index": plan.index_digest}
         for batch in _batches(plan.first_absence):
-            products.filter(sku__in=batch).update(absent_count=F("absent_count") + 1)
+            products.filter(sku__in=batch).update(**counted)
         for batch in _batches(plan.deactivate):
-            products.filter(sku__in=batch).update(
-                is_active=False, absent_count=F("absent_count") + 1
-            )
-        if plan.refusal or len(plan.first_absence) > IN_BATCH:
+            products.filter(sku__in=batch).update(is_active=False, **counted)
+        if plan.refusal or len(plan.missing) > IN_BATCH:
             # Missing families stay active but must not look seen: mark the listed ones only.
             for batch in _batches(plan.listed):
                 products.filter(sku__in=batch).update(last_seen_at=now)
         else:
-            # Every family still active is listed, but for the few missed for the first time.
-            products.filter(is_active=True).exclude(sku__in=plan.first_absence).update(
-                last_seen_at=now
-            )
+            # Every family still active is listed, but for the few that are missing.
+            products.filter(is_active=True).exclude(sku__in=plan.missing).update(last_seen_at=now)
         if not plan.refusal:
             Supplier.objects.filter(pk=supplier.pk).update(last_entry_count=plan.entries)
 
@@ -203,6 +212,7 @@ def run_plan(
         refetch_all=refetch_all or run.refetch_all,
         mass_deactivation_ratio=mass_deactivation_ratio,
         index_complete=index.complete,
+        index_digest=index.digest,
     )
     with transaction.atomic():
         planned_at = (

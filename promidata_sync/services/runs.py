@@ -44,6 +44,8 @@ SUMMARY_FIELDS = (
 # A run's message collects warnings and reasons; past this size further lines are counted.
 MESSAGE_MAX_CHARS = 20_000
 PROCESS_DIED = "process died: the process running this sync ended without finishing it"
+# Passes of run_create: each either creates the run or ends one that was in the way.
+CREATE_ATTEMPTS = 3
 
 
 class RunAlreadyActive(Exception):
@@ -61,7 +63,8 @@ def run_create(*, supplier: Supplier, trigger: str, mode: str, force: bool = Fal
     concurrent calls, exactly one creates the run. An active run whose owning process is gone
     (``run_owners.owner_is_gone``) is finished as failed first, so it never blocks for ever.
     """
-    while True:
+    error: IntegrityError | None = None
+    for _ in range(CREATE_ATTEMPTS):
         try:
             with transaction.atomic():
                 return SyncRun.objects.create(
@@ -71,14 +74,17 @@ def run_create(*, supplier: Supplier, trigger: str, mode: str, force: bool = Fal
                     force=force,
                     state=SyncRun.State.QUEUED,
                 )
-        except IntegrityError:
+        except IntegrityError as exc:
+            error = exc
             active = SyncRun.objects.filter(
                 supplier=supplier, state__in=SyncRun.ACTIVE_STATES
             ).first()
-            # Try again when it finished in between, or its process died and it is finished
-            # now; each pass ends one run, so this loop ends.
+            # Try again when it finished in between, or its process died and is finished
+            # now; with no active run at all it was another constraint (the supplier went
+            # away), which a few more tries will not change.
             if active is not None and not run_reap_if_dead(active):
                 raise RunAlreadyActive(active) from None
+    raise error
 
 
 def run_reap_if_dead(run: SyncRun) -> bool:
@@ -133,7 +139,7 @@ def items_plan(
     if not items:
         return []
     total_field = ITEM_COUNTERS[kind][0]
-    unique = list({k[:2000]: (k[:2000], url[:2000], token) for k, url, token in items}.values())
+    unique = list({key: (key, url, token) for key, url, token in items}.values())
     with transaction.atomic(savepoint=False):
         SyncRun.objects.select_for_update().filter(pk=run_id).values_list("pk").first()
         existing: set[str] = set()
@@ -176,7 +182,6 @@ def item_record(
     ``error`` and ``warnings`` are stored sanitised (``redaction.sanitize_message``); the run's
     ``warnings`` counter adds ``warning_count`` when the item is counted done.
     """
-    key = key[:2000]
     error = sanitize_message(error) if error else ""
     warnings = [sanitize_message(w, max_chars=500) for w in warnings]
     _, done_field, failed_field = ITEM_COUNTERS[kind]

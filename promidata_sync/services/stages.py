@@ -7,12 +7,13 @@
 - ``image_stage``: download one image, store it content-addressed, link it to variants.
 
 Each stage finishes its run when it ends the run's last piece of work. Whatever a stage
-raises, expected or not, is classified by ``errors.is_permanent``: bad data, a refused URL and
-bugs raise ``PermanentJobError`` (the actors declare it in ``throws``, so Dramatiq fails the job
-at once instead of retrying the same failure five times); a network, database or Redis hiccup
-raises ``TransientJobError`` and is retried with backoff. Both carry ``errors.describe``'s
-sanitised line, and the original exception as their cause (for the job's stored traceback).
-When a job fails for good, ``stage_failed`` records it on the run so the run still ends.
+raises, expected or not, anywhere in its body, is classified by ``errors.job_error``
+(``@classified``): bad data, a refused URL and bugs raise ``PermanentJobError`` (the actors
+declare it in ``throws``, so Dramatiq fails the job at once instead of retrying the same failure
+five times); a network, database or Redis hiccup raises ``TransientJobError`` and is retried
+with backoff. Both carry ``errors.describe``'s sanitised line, and the original exception as
+their cause (for the job's stored traceback). When a job fails for good, ``stage_failed``
+records it on the run so the run still ends.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.db import transaction
 
 from catalog.models import Supplier
 from promidata_sync.conf import SyncConfig
-from promidata_sync.errors import describe, is_permanent
+from promidata_sync.errors import PermanentJobError, TransientJobError, job_error
 from promidata_sync.feed import ImportEntry
 from promidata_sync.fetching import Fetcher
 from promidata_sync.models import SyncItem, SyncRun
@@ -48,23 +49,20 @@ from promidata_sync.services.planning import run_plan
 log = logging.getLogger(__name__)
 
 
-class PermanentJobError(Exception):
-    """The job cannot succeed by being retried (broken JSON, 404, not an image, a bug...)."""
+def classified(stage):
+    """Let a stage raise only job errors: anything else it raises becomes
+    ``errors.job_error``'s permanent or transient one, with the original as its cause."""
 
-    permanent = True
+    @functools.wraps(stage)
+    def run_stage(*args, **kwargs):
+        try:
+            return stage(*args, **kwargs)
+        except (PermanentJobError, TransientJobError):
+            raise
+        except Exception as exc:
+            raise job_error(exc) from exc
 
-
-class TransientJobError(Exception):
-    """The job may succeed later (timeout, 5xx, the supplier is locked by another sync)."""
-
-    permanent = False
-
-
-def job_error(exc: BaseException) -> PermanentJobError | TransientJobError:
-    """A new job-level error for ``exc``: permanent or transient, with a sanitised message."""
-    if is_permanent(exc):
-        return PermanentJobError(describe(exc))
-    return TransientJobError(describe(exc))
+    return run_stage
 
 
 def report_progress(step: str, percentage: int) -> None:
@@ -119,23 +117,18 @@ def supplier_lock(code: str):
         yield
 
 
+@classified
 def supplier_stage(run_id: int) -> dict:
     """Plan one supplier's sync and enqueue its families. Idempotent: a second delivery
-    re-plans (already written families are now unchanged) and re-sends pending work only."""
+    re-plans (already written families are now unchanged) and re-sends pending work only.
+    A permanent failure before the run is planned fails the run (``stage_failed``)."""
     run = _open_run(run_id)
     if run is None:
         return {"skipped": "run finished or stopped"}
     supplier = run.supplier
     with supplier_lock(supplier.code):
         runs.run_mark_running(run)
-        try:
-            plan = _plan_supplier(run, supplier)
-        except Exception as exc:
-            error = job_error(exc)
-            if isinstance(error, PermanentJobError):
-                runs.run_finish(run, failed_reason=str(error))
-            raise error from exc
-
+        plan = _plan_supplier(run, supplier)
         report_progress("enqueueing_families", 70)
         pending = run.items.filter(state=SyncItem.State.PENDING)
         families = images = 0
@@ -184,6 +177,7 @@ def _plan_supplier(run: SyncRun, supplier: Supplier):
 
 
 # --- family stage --------------------------------------------------------------------------
+@classified
 def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, hash: str) -> dict:
     """Fetch and write one family; enqueue its missing images after the commit."""
     run = _open_run(run_id)
@@ -195,15 +189,9 @@ def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, ha
     )
     report_progress("product", 30)
     config = SyncConfig.from_settings()
-    try:
-        record = family_fetch(entry, config=config, fetcher=_fetcher(config))
-    except Exception as exc:
-        raise job_error(exc) from exc
+    record = family_fetch(entry, config=config, fetcher=_fetcher(config))
     report_progress("variants", 70)
-    try:
-        result, missing = _write_family(supplier, entry, record, run_id)
-    except Exception as exc:
-        raise job_error(exc) from exc
+    result, missing = _write_family(supplier, entry, record, run_id)
     runs.run_finish_if_complete(run_id)
     return {
         "family_sku": family_sku,
@@ -240,6 +228,7 @@ def _write_family(supplier, entry, record, run_id):
 
 
 # --- image stage ---------------------------------------------------------------------------
+@classified
 def image_stage(*, run_id: int, url: str) -> dict:
     """Download, verify and store one image, and link it to every variant declaring it.
 
@@ -253,16 +242,11 @@ def image_stage(*, run_id: int, url: str) -> dict:
     config = SyncConfig.from_settings()
     fetcher = _fetcher(config)
     etag, last_modified = image_validators([url]).get(url, ("", ""))
-    try:
-        image = image_fetch(
-            url, config=config, fetcher=fetcher, etag=etag, last_modified=last_modified
-        )
-        stored = image_store(image, run_id=run_id)
-        if stored is None:  # a 304, but the URL's media went away meanwhile (pruned)
-            image = image_fetch(url, config=config, fetcher=fetcher)
-            stored = media_store(image, run_id=run_id)
-    except Exception as exc:
-        raise job_error(exc) from exc
+    image = image_fetch(url, config=config, fetcher=fetcher, etag=etag, last_modified=last_modified)
+    stored = image_store(image, run_id=run_id)
+    if stored is None:  # a 304, but the URL's media went away meanwhile (pruned)
+        image = image_fetch(url, config=config, fetcher=fetcher)
+        stored = media_store(image, run_id=run_id)
     runs.run_finish_if_complete(run_id)
     return {
         "url": mask_url(url),
@@ -274,8 +258,11 @@ def image_stage(*, run_id: int, url: str) -> dict:
 
 
 # --- failures ------------------------------------------------------------------------------
-def stage_failed(actor_name: str, kwargs: dict, error: str) -> None:
-    """A job failed for good: account for it on its run, so the run still ends."""
+def stage_failed(actor_name: str, kwargs: dict, error: str, *, permanent: bool = True) -> None:
+    """A job failed for good: account for it on its run, so the run still ends.
+
+    ``permanent`` is False when it ran out of retries on a transient error (a retry later,
+    from the run page, may well succeed)."""
     run_id = kwargs.get("run_id")
     if run_id is None or not SyncRun.objects.filter(pk=run_id).exists():
         return
@@ -293,10 +280,16 @@ def stage_failed(actor_name: str, kwargs: dict, error: str) -> None:
             key=kwargs["family_sku"],
             url=kwargs.get("url", ""),
             error=error,
+            permanent=permanent,
         )
     elif actor_name == "upload_image":
         image_record_error(kwargs["url"], error)
         runs.item_record(
-            run_id, kind=SyncItem.Kind.IMAGE, key=kwargs["url"], url=kwargs["url"], error=error
+            run_id,
+            kind=SyncItem.Kind.IMAGE,
+            key=kwargs["url"],
+            url=kwargs["url"],
+            error=error,
+            permanent=permanent,
         )
     runs.run_finish_if_complete(run_id)

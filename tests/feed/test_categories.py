@@ -102,7 +102,7 @@ def test_empty_and_broken_keys_are_malformed_and_blank_rows_skipped():
     assert result.malformed == (
         MalformedLine(2, ";Ohne Schlüssel", "empty KEY", None),
         MalformedLine(6, "BAGS;Nochmal", "duplicate KEY BAGS (first seen on line 5)", None),
-        MalformedLine(7, "A//B;Kaputt", "KEY 'A//B' has an empty path segment", None),
+        MalformedLine(7, "A//B;Kaputt", "category key 'A//B' has an empty path segment", None),
     )
 
 

@@ -56,7 +56,7 @@ def test_realistic_file_with_bom_crlf_blanks_duplicates_and_broken_lines():
         (9, "no '|' separator", "A36"),
         (10, "empty hash", "A36"),
         (11, "URL is not a .json file", "A36"),
-        (12, "not an http(s)/file URL", "A36"),
+        (12, "URL scheme 'ftp' is not http, https or file", "A36"),
         (13, "empty URL", None),
         (14, "hash contains whitespace", "A36"),
         (15, "no supplier folder", None),

@@ -8,9 +8,12 @@ invalid family, as its docstring says. No database is needed: the guarantee is t
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 
 from catalog.models import Category, PriceTier, Product, Supplier, Variant
 from promidata_sync.feed import (
@@ -22,7 +25,7 @@ from promidata_sync.feed import (
 )
 from promidata_sync.models import SyncItem, VariantImage
 
-from .family_factory import SOURCE_URL, make_child, make_family, tier
+from .family_factory import SOURCE_URL, make_child, make_family
 
 BASE = "https://promi-dl.de/Profiles/Live/guid"
 
@@ -54,6 +57,10 @@ def test_the_limits_are_the_columns_they_protect():
     assert field_length(VariantImage, "file_name") == limits.FILE_NAME_CHARS
     assert field_length(Category, "key") == limits.CATEGORY_KEY_CHARS
     assert field_length(Category, "icon") == limits.CATEGORY_ASSET_CHARS
+    assert field_length(Category, "image") == limits.CATEGORY_ASSET_CHARS
+    assert field_length(Variant, "size") == limits.TEXT_CHARS
+    assert field_length(SyncItem, "key") == limits.URL_CHARS
+    assert connection.ops.integer_field_range("PositiveIntegerField") == (0, limits.MAX_INT)
     price = PriceTier._meta.get_field("price")
     assert Decimal(10) ** (price.max_digits - price.decimal_places) == limits.PRICE_LIMIT
     weight = Variant._meta.get_field("weight_g")
@@ -221,7 +228,7 @@ def test_warnings_quote_a_short_part_of_a_huge_value():
         (f"{BASE}/A23/A23-1.json|{'H' * 129}", "hash is 129 characters long", "A23"),
         (f"{BASE}/{'A' * 33}/A1-1.json|ABC", "supplier folder is 33 characters", None),
         (f"{BASE}/A..B%2F/A1-1.json|ABC", "not a supplier code", None),
-        (f"{BASE}/A23/A23-%00X.json|ABC", "control characters", "A23"),
+        (f"{BASE}/A23/A23-%00X.json|ABC", "control or format characters", "A23"),
         (f"{BASE}/A23/{'S' * 256}.json|ABC", "SKU is 256 characters long", "A23"),
         ("http://promi-dl.de:99999/A23/A23-1.json|ABC", "invalid port", "A23"),
         ("http://promi-dl.de\\.x/A23/A23-1.json|ABC", "backslash", "A23"),
@@ -262,6 +269,49 @@ def test_categories_too_deep_or_too_long_are_malformed_rows():
     assert any("256 characters long" in r for r in reasons)
 
 
-def test_tier_helper_still_builds_valid_tiers():
-    # The factory's own tiers are untouched by the limits (a guard for the tests above).
-    assert tier(1, 2.5)["Quantity"] == 1
+@pytest.mark.parametrize("bad", ["\t", "\n", "\u202e", "\u200b", "\x00"])
+def test_skus_with_control_or_format_characters_are_refused(bad):
+    index = parse_import_index(
+        f"{BASE}/CAT.csv\n{BASE}/A23/A23-1{quote(bad)}2.json|ABC\n", base_url=BASE
+    )
+    record = parse(make_family(children=[make_child(), make_child(f"A23-100804-9{bad}9")]))
+
+    assert index.entries == () and "control or format" in index.malformed[0].reason
+    # In a family file a NUL is removed from every text first (A23-100804-99 is a good SKU);
+    # whatever is left that no SKU may hold skips the child.
+    assert len(record.variants) == (2 if bad == "\x00" else 1)
+
+
+def test_a_number_of_a_million_digits_costs_no_time():
+    child = make_child(sell=[(1, 15.95), ("9" * 1_000_000, 12.0)])
+
+    started = time.perf_counter()
+    record = parse(make_family(children=[child]))
+
+    assert time.perf_counter() - started < 2
+    assert any("unusable Quantity" in w for w in record.warnings)
+
+
+def test_a_cut_warning_never_shows_part_of_the_profile_guid(settings):
+    guid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    feed = f"https://promi-dl.de/Profiles/Live/{guid}"
+    settings.PROMIDATA_IMPORT_URL = f"{feed}/Import/Import.txt"
+    child = make_child()
+    for block in child["ProductDetails"].values():
+        block["Image"]["Url"] = "x" * 2000  # relative: resolved against the family's URL
+        block["MediaGalleryImages"] = None
+
+    record = parse_family(
+        json.dumps(make_family(children=[child])),
+        family_sku="A23-100804",
+        source_url=f"{feed}/A23/A23-100804.json",
+    )
+
+    warning = next(w for w in record.warnings if "dropped" in w and "image" in w)
+    assert guid[:8] not in warning
+
+
+def test_category_file_headers_are_cleaned_like_its_cells():
+    parsed = parse_categories("KEY;de\x00;" + "X" * 40 + "\nBAGS;Taschen;ignored\n")
+
+    assert parsed.categories[0].names == {"de": "Taschen"}

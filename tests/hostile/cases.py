@@ -285,7 +285,7 @@ CASES: list[Case] = [
     Case(
         "index_sku_with_a_nul",
         "index",
-        "control characters",
+        "control or format characters",
         index_lines=lambda base, code: [f"{base}/{code}/{code}-%00X.json|ABCDEF"],
     ),
     Case(

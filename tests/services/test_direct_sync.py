@@ -102,10 +102,11 @@ def test_changed_feed_ends_in_exactly_the_expected_state(feed, feed_server, sync
     assert (a101.families_new, a101.families_deactivated, a101.families_unchanged) == (1, 0, 5)
     assert "1 families missing from Import.txt for the first time" in a101.message
     assert Product.objects.get(sku="A101-F00004").is_active
+    feed.set_price("A100-F00004", 0, Decimal("7.77"))  # the next day's publication
 
     again = {run.supplier.code: run for run in sync_direct(config=sync_config).runs}
 
-    assert again["A101"].families_deactivated == 1  # missing from the second index in a row
+    assert again["A101"].families_deactivated == 1  # missing from a second publication
     assert again["A101"].state == SyncRun.State.COMPLETED
     assert catalog_as_feed() == normalise_expected(feed.expected())
     assert_images_linked_and_stored()
@@ -127,7 +128,10 @@ def test_withdrawn_family_is_reactivated_without_a_fetch_when_it_returns(
     full_index = feed.import_txt(feed_server.base_url)
     feed.withdraw_family("A100-F00002")
     assert sync_direct(config=sync_config).ok
-    assert sync_direct(config=sync_config).ok  # deactivated at the second miss in a row
+    # The next day's publication, otherwise unchanged: the family is missing a second time.
+    republished = feed.import_txt(feed_server.base_url) + b"\n"
+    feed_server.replace(import_path(feed_server), republished, "text/plain")
+    assert sync_direct(config=sync_config).ok
     assert not Product.objects.get(sku="A100-F00002").is_active
 
     feed_server.replace(import_path(feed_server), full_index, "text/plain")

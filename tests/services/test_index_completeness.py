@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from catalog.models import Product
@@ -53,6 +55,12 @@ def test_a_framed_index_is_trusted_and_a_family_goes_at_its_second_miss(
     assert (first.families_deactivated, first.state) == (0, SyncRun.State.COMPLETED)
     assert Product.objects.get(sku="A101-F00006").is_active
 
+    # The same publication read again (a second sync the same morning) counts nothing.
+    again = {r.supplier.code: r for r in sync_direct(config=sync_config).runs}["A101"]
+    assert again.families_deactivated == 0
+    assert Product.objects.get(sku="A101-F00006").absent_count == 1
+
+    feed.set_price("A101-F00001", 0, Decimal("3.33"))  # the next publication
     second = {r.supplier.code: r for r in sync_direct(config=sync_config).runs}["A101"]
     assert second.families_deactivated == 1
     assert not Product.objects.get(sku="A101-F00006").is_active

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from promidata_sync.services.reconcile import reconcile
+from promidata_sync.queue.reconcile import reconcile
 
 
 class Command(BaseCommand):

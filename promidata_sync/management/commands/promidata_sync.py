@@ -30,10 +30,10 @@ from promidata_sync.errors import describe
 from promidata_sync.models import SyncRun
 from promidata_sync.progress import TerminalProgress
 from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
+from promidata_sync.queue.reconcile import reconcile
 from promidata_sync.services.control import UnknownSupplier, start_sync
 from promidata_sync.services.direct import SyncReport, sync_direct
 from promidata_sync.services.feed_index import FeedUnreadable
-from promidata_sync.services.reconcile import reconcile
 from promidata_sync.summary import format_failures, format_report, format_runs
 
 EXIT_OK, EXIT_FAILURES, EXIT_FEED_UNREADABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -249,7 +249,10 @@ class Command(BaseCommand):
                 and now - last_reconcile >= settings.PROMIDATA_RECONCILE_INTERVAL_SECONDS
             ):
                 last_reconcile = now
-                reconcile()
+                try:
+                    reconcile()
+                except Exception:  # Redis or the database hiccupped: keep waiting
+                    log.warning("reconcile while waiting failed", exc_info=True)
             time.sleep(WAIT_POLL_SECONDS)
 
 

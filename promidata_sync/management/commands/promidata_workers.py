@@ -4,7 +4,7 @@ One process per stage with the configured threads (PROMIDATA_CONCURRENCY_SUPPLIE
 IMAGES). A crashed group is restarted; SIGTERM/SIGINT stop every group gracefully. Use
 ``--queues`` to run a subset, so stages can be scaled on separate machines. Every
 PROMIDATA_RECONCILE_INTERVAL_SECONDS the supervisor also runs the reconciler, which finishes
-dead runs and resumes queue runs whose messages were lost (``services.reconcile``).
+dead runs and resumes queue runs whose messages were lost (``queue.reconcile``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
 
 from promidata_sync.checks import StorageUnavailable, storage_check
 from promidata_sync.queue.broker import QUEUES, BrokerUnavailable, broker_check
 from promidata_sync.queue.manager import WorkerGroup, WorkerManager
-from promidata_sync.services.reconcile import reconcile
+from promidata_sync.queue.reconcile import reconcile
 
 
 class Command(BaseCommand):
@@ -68,8 +69,6 @@ class Command(BaseCommand):
 
 
 def _reconcile() -> None:
-    from django.db import close_old_connections
-
     try:
         reconcile()
     finally:

@@ -29,7 +29,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from promidata_sync.models import Job, SyncItem, SyncRun
-from promidata_sync.queue.broker import broker_maintenance, is_persistent, messages_held
+from promidata_sync.queue.broker import (
+    broker_maintenance,
+    is_persistent,
+    messages_held,
+    send_message,
+)
 from promidata_sync.queue.leases import broker_lease
 from promidata_sync.services import runs
 
@@ -130,13 +135,10 @@ def _resume(run: SyncRun) -> tuple[int, int]:
         Job.objects.filter(pk__in=lost).update(
             state=Job.State.FAILED, error=LOST, finished_at=timezone.now()
         )
-    # Actors bind to the broker django_dramatiq configures at start-up: imported when needed.
-    from promidata_sync.tasks import sync_product_family, sync_supplier, upload_image
-
     sent = 0
     if run.planned_at is None:
         if ("sync_supplier", str(run.pk)) not in covered:
-            sync_supplier.send(run_id=run.pk)
+            send_message("sync_supplier", run_id=run.pk)
             sent += 1
         return sent, len(lost)
     pending = run.items.filter(state=SyncItem.State.PENDING).values_list(
@@ -146,11 +148,16 @@ def _resume(run: SyncRun) -> tuple[int, int]:
         if (ACTOR_OF_KIND.get(kind), key) in covered:
             continue
         if kind == SyncItem.Kind.FAMILY:
-            sync_product_family.send(
-                run_id=run.pk, supplier_id=run.supplier_id, family_sku=key, url=url, hash=token
+            send_message(
+                "sync_product_family",
+                run_id=run.pk,
+                supplier_id=run.supplier_id,
+                family_sku=key,
+                url=url,
+                hash=token,
             )
         elif kind == SyncItem.Kind.IMAGE:
-            upload_image.send(run_id=run.pk, url=url)
+            send_message("upload_image", run_id=run.pk, url=url)
         else:
             continue
         sent += 1

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "promidata_sync.middleware.RefuseNulCharacters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -247,6 +248,8 @@ PROMIDATA_ALLOWED_NETWORKS = env.list("PROMIDATA_ALLOWED_NETWORKS", default=[])
 # Family JSON files parsed at once in one process: parsing is where memory goes (a 20 MB file
 # of tiny objects takes hundreds of MB while it is decoded), not fetching.
 PROMIDATA_PARSE_CONCURRENCY = env.int("PROMIDATA_PARSE_CONCURRENCY", default=2)
+# Images decoded at once per process: one of 40 megapixels takes 160 MB while it is checked.
+PROMIDATA_IMAGE_DECODE_CONCURRENCY = env.int("PROMIDATA_IMAGE_DECODE_CONCURRENCY", default=2)
 # A supplier whose Import.txt entry count falls below this share of its last complete run
 # deactivates nothing unless the sync is forced (a truncated or half-published feed).
 PROMIDATA_MASS_DEACTIVATION_RATIO = env.float("PROMIDATA_MASS_DEACTIVATION_RATIO", default=0.5)
@@ -281,6 +284,20 @@ PROMIDATA_API_TOKEN = env.str("PROMIDATA_API_TOKEN", default="")
 # machines share them. Without it, an in-memory broker with an in-process worker: queue mode
 # still works inside one process, but nothing survives that process.
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    try:
+        _redis = urlsplit(REDIS_URL)
+        _redis.port  # noqa: B018  (raises for a malformed port)
+    except ValueError:
+        _redis = None
+    if _redis is None or _redis.scheme not in ("redis", "rediss", "unix"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        from promidata_sync.redaction import masked_redis_url
+
+        raise ImproperlyConfigured(
+            f"REDIS_URL {masked_redis_url(REDIS_URL)} is not a redis://, rediss:// or unix:// URL"
+        )
 PROMIDATA_QUEUE_SUPPLIER = "supplier-sync"
 PROMIDATA_QUEUE_FAMILY = "product-family"
 PROMIDATA_QUEUE_IMAGE = "image-upload"

@@ -3,6 +3,7 @@ plus media files when they are served from local disk."""
 
 from django.conf import settings
 from django.contrib import admin
+from django.http import Http404
 from django.urls import include, path, re_path
 from django.views.static import serve
 
@@ -21,8 +22,16 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
 ]
 
+
+def serve_media(request, path: str):
+    """Local media files; a path the file system cannot even look up (too long, a bad byte)
+    is a 404 like any missing file, not a 500."""
+    try:
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+    except (OSError, ValueError):
+        raise Http404("no such media file") from None
+
+
 if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
     # Local media (the embedded default). With S3/R2 the bucket or its CDN serves them.
-    urlpatterns += [
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
-    ]
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve_media)]

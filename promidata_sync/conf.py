@@ -37,6 +37,7 @@ class SyncConfig:
     max_image_pixels: int = 40_000_000
     max_children_per_family: int = 1000
     parse_concurrency: int = 2
+    image_decode_concurrency: int = 2
     mass_deactivation_ratio: float = 0.5
 
     @classmethod
@@ -62,6 +63,7 @@ class SyncConfig:
             max_image_pixels=settings.PROMIDATA_MAX_IMAGE_PIXELS,
             max_children_per_family=max(1, settings.PROMIDATA_MAX_CHILDREN_PER_FAMILY),
             parse_concurrency=max(1, settings.PROMIDATA_PARSE_CONCURRENCY),
+            image_decode_concurrency=max(1, settings.PROMIDATA_IMAGE_DECODE_CONCURRENCY),
             mass_deactivation_ratio=settings.PROMIDATA_MASS_DEACTIVATION_RATIO,
         )
         config = replace(config, **overrides)

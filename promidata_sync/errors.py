@@ -63,6 +63,7 @@ _TRANSIENT_TYPES = (
     "botocore.exceptions.ConnectionClosedError",
     "urllib3.exceptions.ProtocolError",
 )
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 _TRANSIENT_S3_CODES = frozenset(
     {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}
 )
@@ -74,6 +75,9 @@ def is_permanent(exc: BaseException) -> bool:
         return exc.permanent
     if isinstance(exc, FeedDataError | InvalidImage):
         return True
+    database = _database_verdict(exc)
+    if database is not None:
+        return database
     for cls in type(exc).__mro__:
         if f"{cls.__module__}.{cls.__qualname__}" in _TRANSIENT_TYPES:
             return False
@@ -85,6 +89,23 @@ def is_permanent(exc: BaseException) -> bool:
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         return not (code in _TRANSIENT_S3_CODES or int(status) >= 500)
     return True
+
+
+def _database_verdict(exc: BaseException) -> bool | None:
+    """For a database error that says what it is, whether it is permanent; else None.
+
+    PostgreSQL's SQLSTATE class tells a broken connection, a deadlock or a shutdown (08, 40,
+    53, 57, 58: try again) from a value or a limit (22, 23, 54: the same row fails again).
+    SQLite only says "locked" or "busy" when another writer was in the way.
+    """
+    cause = exc.__cause__ or exc
+    sqlstate = getattr(cause, "sqlstate", None)
+    if isinstance(sqlstate, str) and len(sqlstate) == 5:
+        return sqlstate[:2] not in _TRANSIENT_SQLSTATE_CLASSES
+    if type(cause).__module__ == "sqlite3" and type(exc).__name__ == "OperationalError":
+        message = str(exc).lower()
+        return not ("locked" in message or "busy" in message)
+    return None
 
 
 def is_expected(exc: BaseException) -> bool:

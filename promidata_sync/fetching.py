@@ -276,7 +276,7 @@ class Fetcher:
                     location = _location(response.headers.get("Location"))
                     current = self._redirect_target(current, location)
                     continue
-                return self._read_response(current, response, max_bytes)
+                return self._read_response(current, response, max_bytes, conditional=bool(headers))
         raise FetchError(f"too many redirects for {mask_url(url)}", url=url, permanent=True)
 
     def _redirect_target(self, current: str, location: str) -> str:
@@ -314,8 +314,18 @@ class Fetcher:
                 f"request for {mask_url(url)} failed: {type(exc).__name__}", url=url, permanent=True
             ) from None
 
-    def _read_response(self, url: str, response: requests.Response, max_bytes: int) -> Fetched:
+    def _read_response(
+        self, url: str, response: requests.Response, max_bytes: int, *, conditional: bool
+    ) -> Fetched:
         status = response.status_code
+        if status == 304 and not conditional:
+            # "Not modified" since what? Nothing was asked: there is nothing to keep.
+            raise FetchError(
+                f"HTTP 304 for {mask_url(url)}, which was not asked for conditionally",
+                url=url,
+                permanent=True,
+                status=status,
+            )
         if status == 304:
             return Fetched(
                 url=url,
@@ -452,7 +462,7 @@ def _parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit also says yes to "²"
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

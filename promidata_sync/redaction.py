@@ -26,8 +26,11 @@ _URL_IN_TEXT = re.compile(
     r"\b(?:https?|rediss?|unix|file|postgres(?:ql)?|amqps?|s3)://[^\s'\"<>`]+", re.IGNORECASE
 )
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters, and the bidirectional controls that make a line read as another one.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# A kept path segment longer than this is shortened: a 10 KB file name says nothing more.
+SEGMENT_SHOWN_CHARS = 80
 # A secret shorter than this is not replaced: it would mangle ordinary words.
 MIN_SECRET_LENGTH = 6
 MESSAGE_MAX_CHARS = 2000
@@ -39,7 +42,9 @@ def mask_url(url: str) -> str:
     """``url`` safe to show: scheme, host (and port) and the last two path segments only.
 
     Never raises, whatever the input (an invalid port, a NUL, a bracket): a URL that cannot be
-    parsed comes back as ``<invalid URL>``. Userinfo, query and fragment are always dropped.
+    parsed comes back as ``<invalid URL>``. Userinfo, query and fragment are always dropped. A
+    kept segment that is a GUID or a known secret (a file right in the profile folder, such as
+    CAT.csv, has the profile GUID as its folder) shows as ``********``; a long one is shortened.
     """
     try:
         parts = urlsplit(str(url))
@@ -51,7 +56,7 @@ def mask_url(url: str) -> str:
         segments = [s for s in parts.path.split("/") if s]
     except ValueError:
         return "<invalid URL>"
-    tail = "/".join(segments[-2:])
+    tail = "/".join(_shown_segment(segment) for segment in segments[-2:])
     if parts.scheme == "file":
         return _ANY_CONTROL.sub("", f"file://…/{tail}")
     if ":" in host:
@@ -60,6 +65,14 @@ def mask_url(url: str) -> str:
         host = f"{host}:{port}"
     prefix = "/…/" if len(segments) > 2 else "/"
     return _ANY_CONTROL.sub("", f"{parts.scheme}://{host}{prefix}{tail}")
+
+
+def _shown_segment(segment: str) -> str:
+    if _UUID.match(unquote(segment)) or segment in known_secrets():
+        return REDACTED
+    if len(segment) > SEGMENT_SHOWN_CHARS:
+        return segment[: SEGMENT_SHOWN_CHARS - 1] + "…"
+    return segment
 
 
 def masked_redis_url(url: str) -> str:

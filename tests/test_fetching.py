@@ -63,3 +63,23 @@ def test_conditional_get_returns_not_modified(feed, feed_server, sync_config):
     again = fetcher.get(url, max_bytes=10**6, etag=first.etag)
     assert first.content and first.etag
     assert again.not_modified and again.content == b""
+
+
+def test_a_304_nobody_asked_for_is_an_error_not_an_empty_image(feed_server, sync_config):
+    path = f"{base_path(feed_server)}/Images/x.png"
+    feed_server.fail(path, 304)
+    with pytest.raises(FetchError, match="not asked for conditionally") as raised:
+        Fetcher(sync_config).get(feed_server.url + path, max_bytes=10**6)
+    assert raised.value.permanent
+
+
+@pytest.mark.parametrize("retry_after", ["²", "١٢", "-5", "soon"])
+def test_odd_retry_after_values_fall_back_to_the_usual_backoff(
+    feed_server, sync_config, retry_after
+):
+    path = f"{base_path(feed_server)}/A100/A100-F00001.json"
+    feed_server.fail(path, 503, times=1, headers={"Retry-After": retry_after})
+
+    fetched = Fetcher(sync_config).get(feed_server.url + path, max_bytes=10**6)
+
+    assert fetched.content  # retried once, then served

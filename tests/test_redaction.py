@@ -182,3 +182,16 @@ def test_check_deploy_is_clean_on_the_documented_production_settings(tmp_path):
     flagged = _python(code, **production)
     assert flagged.returncode != 0
     assert "promidata_sync.E050" in flagged.stdout + flagged.stderr
+
+
+def test_a_file_right_in_the_profile_folder_hides_the_guid(secret_settings):
+    for url in [f"https://promi-dl.de/Profiles/Live/{GUID}/CAT.csv", f"http://h/x/{GUID}/a.png"]:
+        assert GUID not in mask_url(url)
+    # A GUID-like folder is hidden even where the import URL is not known (another process).
+    assert "9c2f" not in mask_url("http://h/Live/9c2f1b52-1111-2222-3333-444455556666/CAT.csv")
+
+
+def test_a_long_segment_is_shortened_and_bidi_controls_are_removed():
+    shown = mask_url("http://h/a/" + "n" * 10_000 + "\u202egnp.exe")
+    assert len(shown) < 120 and "\u202e" not in shown
+    assert "\u202e" not in sanitize_message("file \u202egnp.exe failed")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 
 OPERATE_PERMISSION = "promidata_sync.operate_sync"
 
@@ -24,9 +27,10 @@ def require_operate(request) -> None:
 class OperateSyncAdminMixin:
     """For ModelAdmins with sync actions declared ``@admin.action(permissions=["operate_sync"])``.
 
-    Provides ``has_operate_sync_permission`` and answers 403 to a POST naming an action the
-    user may not run. Django alone would drop such an action with a "no action selected"
-    message and a redirect, which hides a forged request instead of refusing it.
+    Provides ``has_operate_sync_permission``, answers 403 to a POST naming an action the user
+    may not run (Django alone would drop such an action with a "no action selected" message
+    and a redirect, which hides a forged request instead of refusing it), and a message, not
+    a 500, to one selecting ids that are not row numbers.
     """
 
     def has_operate_sync_permission(self, request) -> bool:
@@ -42,3 +46,12 @@ class OperateSyncAdminMixin:
         declared = {name for _, name, _ in self._get_base_actions()}
         if (posted & declared) - set(self.get_actions(request)):
             raise PermissionDenied("you may not run this action")
+
+    def response_action(self, request, queryset):
+        """Django's action handling, minus its 500 for selected ids that are not row ids
+        (a forged or mangled POST): those get a message and the list again."""
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if not all(value.isascii() and value.isdigit() and len(value) < 19 for value in selected):
+            self.message_user(request, "The selection was not understood.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)

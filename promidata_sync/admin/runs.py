@@ -211,7 +211,9 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
         try:
             ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()]
         except ValueError:
-            return JsonResponse({"error": "ids must be comma-separated integers"}, status=400)
+            ids = [-1]
+        if any(not 0 < i < 2**63 for i in ids):  # SQLite cannot even compare a larger one
+            return JsonResponse({"error": "ids must be comma-separated run numbers"}, status=400)
         runs = SyncRun.objects.filter(pk__in=ids[:PROGRESS_MAX_IDS]).order_by("-id")
         return JsonResponse({"runs": [display.run_progress(run) for run in runs]})
 

@@ -16,6 +16,7 @@ from . import limits
 from .records import CategoriesFile, CategoryRecord, FeedDataError, MalformedLine
 
 _MAX_TEXT = 200
+_MAX_CELL_BYTES = 64 * 1024 * 1024
 _MAX_COLUMN_NAME = 16
 _KEY, _ICON, _IMAGE = "KEY", "ICON", "IMAGE"
 _NAME_SEPARATOR = " / "
@@ -56,13 +57,16 @@ def parse_categories(data: bytes | str) -> CategoriesFile:
       prefix of a descendant's language path when its depth equals the KEY depth;
     * parents always precede their children; otherwise file order is kept.
     """
+    # One cell may be as large as the file (the file's size is bounded by the fetcher); the
+    # csv module's own limit (128 KiB) would refuse the whole file for one huge cell.
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_CELL_BYTES))
     reader = csv.reader(io.StringIO(_decode(data), newline=""), delimiter=";")
     try:
         columns = _read_header(reader)
         rows, malformed = _read_rows(reader, columns)
     except csv.Error as exc:
         raise FeedDataError(f"CAT.csv is not valid CSV near line {reader.line_num}: {exc}") from exc
-    warnings = _drop_oversized_assets(rows)
+    warnings = _drop_oversized(rows)
     ordered = _with_ancestors(rows)
     return CategoriesFile(
         categories=tuple(_to_record(row) for row in ordered),
@@ -71,9 +75,17 @@ def parse_categories(data: bytes | str) -> CategoriesFile:
     )
 
 
-def _drop_oversized_assets(rows: list[_Row]) -> list[str]:
+def _drop_oversized(rows: list[_Row]) -> list[str]:
+    """Drop (with a warning) ICON and IMAGE values and names longer than the catalog holds."""
     warnings = []
     for row in rows:
+        for lang, name in list(row.names.items()):
+            if len(name) > limits.CATEGORY_NAME_CHARS:
+                del row.names[lang]
+                row.paths.pop(lang, None)
+                warnings.append(
+                    f"category {row.key}: {lang} name of {len(name):,} characters dropped"
+                )
         for name in ("icon", "image"):
             value = getattr(row, name)
             if len(value) > limits.CATEGORY_ASSET_CHARS:

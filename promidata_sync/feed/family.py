@@ -86,12 +86,12 @@ def parse_family(
             f"root Sku {root_sku!r} differs from file name {family_sku!r}; using the latter"
         )
     children = _usable_children(root, context)
-    root_blocks = _language_blocks(root.get("ProductDetails"), context.languages)
+    root_blocks = _language_blocks(root.get("ProductDetails"), context)
     variants = tuple(_parse_variant(child, root_blocks, context) for child in children)
     root_nld = as_dict(root.get(_NLD))
     child_nlds = [as_dict(child.get(_NLD)) for child in children]
     child_blocks = [
-        _language_blocks(child.get("ProductDetails"), context.languages) for child in children
+        _language_blocks(child.get("ProductDetails"), context, warn=False) for child in children
     ]
     return FamilyRecord(
         sku=family_sku,
@@ -231,19 +231,27 @@ def _show(value: Any) -> str:
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
 
 
-def _language_blocks(details: Any, preferred: Sequence[str]) -> dict[str, dict]:
+def _language_blocks(details: Any, context: _Context, *, warn: bool = True) -> dict[str, dict]:
     """``ProductDetails`` as {lang: block}, preferred languages first, the rest sorted.
 
     Language keys are lower-cased; null or non-object blocks become {} so callers can read
-    them blindly. When two keys differ only in case, the first one in the file wins.
+    them blindly. When two keys differ only in case, the first one in the file wins. At most
+    ``limits.LANGUAGES_KEPT`` blocks are read (real files have up to nine), with a warning:
+    every block is read once per child, so ten thousand of them would cost millions of reads.
     """
     blocks: dict[str, dict] = {}
     for key, block in as_dict(details).items():
         lang = as_str(key).lower()
         if lang and lang not in blocks:
             blocks[lang] = as_dict(block)
-    order = [lang for lang in preferred if lang in blocks]
+    order = [lang for lang in context.languages if lang in blocks]
     order += sorted(lang for lang in blocks if lang not in order)
+    if len(order) > limits.LANGUAGES_KEPT:
+        if warn:
+            context.warn(
+                f"{len(order):,} language blocks; only the first {limits.LANGUAGES_KEPT} read"
+            )
+        order = order[: limits.LANGUAGES_KEPT]
     return {lang: blocks[lang] for lang in order}
 
 
@@ -315,7 +323,7 @@ def _usable_children(root: dict, context: _Context) -> list[dict]:
 
 def _parse_variant(child: dict, root_blocks: dict[str, dict], context: _Context) -> VariantRecord:
     sku = as_str(child.get("Sku"))
-    blocks = _language_blocks(child.get("ProductDetails"), context.languages)
+    blocks = _language_blocks(child.get("ProductDetails"), context)
     nld = as_dict(child.get(_NLD))
     attributes = _attributes(blocks)
     search_color = _search_color(nld)
@@ -526,7 +534,9 @@ def _variant_images(
 ) -> tuple[ImageRecord, ...]:
     """Main images of every language, then every language's gallery, de-duplicated by URL.
 
-    Falls back to the root's main image(s) when the child has none at all.
+    Falls back to the root's main image(s) when the child has none at all. At most
+    ``limits.IMAGES_PER_VARIANT`` (real variants have up to nine), the rest dropped with a
+    warning: a small file must not declare millions of images.
     """
     candidates = [block.get("Image") for block in blocks.values()]
     for block in blocks.values():
@@ -536,6 +546,11 @@ def _variant_images(
         images = _dedupe_images(
             (block.get("Image") for block in root_blocks.values()), sku, context
         )
+    if len(images) > limits.IMAGES_PER_VARIANT:
+        context.warn(
+            f"{sku}: {len(images):,} images; only the first {limits.IMAGES_PER_VARIANT} kept"
+        )
+        images = images[: limits.IMAGES_PER_VARIANT]
     return images
 
 

@@ -37,7 +37,8 @@ def parse_import_index(data: bytes | str, *, base_url: str) -> ImportIndex:
     state = _IndexBuilder(base_url=base_url)
     first_content_line = True
     for line_number, raw_line in enumerate(_decode(data).splitlines(), start=1):
-        line = raw_line.strip()
+        # A BOM can sit at the start of any line of an index glued together from several.
+        line = raw_line.strip().lstrip("\ufeff").strip()
         if not line:
             continue
         if first_content_line:
@@ -162,6 +163,10 @@ def _parse_product_line(line: str, line_number: int, base_url: str) -> ImportEnt
     problem = limits.supplier_code_problem(supplier_code)
     if problem:
         return reject(problem)
+    if supplier_hint != supplier_code:
+        # A relative line ("x.json", "../z.json") would borrow a folder of the index's own URL
+        # ("Import", "Live") and become a supplier of that name for good.
+        return reject("the line names no supplier folder of its own")
     return ImportEntry(
         url=url,
         hash=hash_token.upper(),

@@ -25,6 +25,7 @@ TEXT_CHARS = 255  # Product.brand, Variant.color / size, Supplier.name
 SUPPLIER_CODE_CHARS = 32  # Supplier.code
 HASH_CHARS = 128  # Product.promidata_hash, SyncItem.token
 URL_CHARS = url_safety.MAX_URL_CHARS  # every URL column
+URL_BYTES = 2000  # ...and its indexes, in UTF-8 bytes
 EAN_CHARS = 32
 TARIFF_CHARS = 32
 COUNTRY_CHARS = 3
@@ -33,6 +34,7 @@ REGION_CHARS = 32
 FILE_NAME_CHARS = 500  # VariantImage.file_name
 CATEGORY_KEY_CHARS = 255
 CATEGORY_ASSET_CHARS = 1000  # Category.icon / image
+CATEGORY_NAME_CHARS = 1000  # a name in Category.names (JSON, but shown in every list)
 CATEGORY_DEPTH = 10  # real keys are 2 to 4 levels deep
 # --- numbers -------------------------------------------------------------------------------------
 MAX_INT = 2_147_483_647  # PositiveIntegerField is a 32-bit integer on PostgreSQL
@@ -46,6 +48,10 @@ MAX_JSON_CONTAINERS = 1_000_000
 INDEX_LINE_CHARS = 4096
 # Warnings kept per family; the rest are counted.
 WARNINGS_KEPT = 50
+# Language blocks read per ProductDetails and images kept per variant (real files: up to 9
+# of each); beyond them a small file could make the parser do millions of reads.
+LANGUAGES_KEPT = 40
+IMAGES_PER_VARIANT = 50
 
 SUPPLIER_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 # An Import.txt hash is an opaque token (40 hex digits so far): printable ASCII, no spaces.
@@ -174,12 +180,18 @@ def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be stored and fetched, or None.
 
     Its syntax only (``url_safety.url_problem``: length, control characters, an authority the
-    HTTP library reads as ``urlsplit`` does, a valid port), an http, https or file scheme, and
-    a host. Whether that host may be reached is the fetcher's decision.
+    HTTP library reads as ``urlsplit`` does, a valid port), at most ``URL_BYTES`` in UTF-8, an
+    http, https or file scheme, and a host. Whether that host may be reached is the fetcher's
+    decision.
     """
     problem = url_safety.url_problem(url)
     if problem:
         return problem
+    size = len(url.encode("utf-8", "surrogatepass"))
+    if size > URL_BYTES:
+        # PostgreSQL's btree indexes on the URL columns hold about 2,700 bytes a row: 2,000
+        # characters of Chinese are 6,000.
+        return f"URL is {size:,} bytes long in UTF-8 (at most {URL_BYTES:,})"
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in URL_SCHEMES:

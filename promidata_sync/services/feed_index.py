@@ -7,12 +7,15 @@ import logging
 import threading
 from dataclasses import dataclass, replace
 
+from django.db import transaction
+
 from catalog.models import Category, Supplier
 from promidata_sync.conf import SyncConfig
 from promidata_sync.errors import SyncError, describe
 from promidata_sync.feed import FeedDataError, ImportIndex, parse_categories, parse_import_index
 from promidata_sync.fetching import Fetcher, FetchError
 from promidata_sync.redaction import mask_url
+from promidata_sync.services.runs import IN_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -161,22 +164,27 @@ def categories_upsert(rows: list[tuple[str, str | None, dict, str, str]]) -> int
     changed = [row for row in rows if stored.get(row[0]) != tuple(row[1:])]
     if not changed:
         return 0
-    Category.objects.bulk_create(
-        [
-            Category(key=k, names=names, icon=icon, image=image)
-            for k, _, names, icon, image in changed
-        ],
-        update_conflicts=True,
-        unique_fields=["key"],
-        update_fields=["names", "icon", "image"],
-    )
-    keys = {k for k, *_ in changed} | {p for _, p, *_ in changed if p}
-    ids = dict(Category.objects.filter(key__in=keys).values_list("key", "id"))
-    Category.objects.bulk_update(
-        [Category(id=ids[k], parent_id=ids.get(p)) for k, p, *_ in changed],
-        ["parent"],
-        batch_size=500,
-    )
+    with transaction.atomic():  # all the categories of the file, or none of them
+        Category.objects.bulk_create(
+            [
+                Category(key=k, names=names, icon=icon, image=image)
+                for k, _, names, icon, image in changed
+            ],
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=["names", "icon", "image"],
+            batch_size=IN_BATCH,
+        )
+        keys = sorted({k for k, *_ in changed} | {p for _, p, *_ in changed if p})
+        ids: dict[str, int] = {}
+        for start in range(0, len(keys), IN_BATCH):  # SQLite bounds the variables per query
+            batch = keys[start : start + IN_BATCH]
+            ids.update(Category.objects.filter(key__in=batch).values_list("key", "id"))
+        Category.objects.bulk_update(
+            [Category(id=ids[k], parent_id=ids.get(p)) for k, p, *_ in changed],
+            ["parent"],
+            batch_size=500,
+        )
     return len(changed)
 
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from promidata_sync.models import Job
-from promidata_sync.redaction import sanitize_message
+from promidata_sync.redaction import mask_url, sanitize_message
 
 TRACEBACK_MAX_CHARS = 20_000
 
@@ -132,7 +132,7 @@ def job_as_dict(job: Job) -> dict:
         "queue_name": job.queue_name,
         "actor_name": job.actor_name,
         "run_id": job.run_id,
-        "key": job.key,
+        "key": mask_url(job.key) if "://" in job.key else job.key,
         "state": job.state,
         "progress": job.progress or {"step": "", "percentage": 0},
         "result": job.result,

@@ -14,7 +14,9 @@ URL and its variants' links. A URL of an unchanged family is never asked for at 
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -73,10 +75,18 @@ def image_fetch(
             fetched.last_modified or last_modified,
             not_modified=True,
         )
-    info = inspect_image(
-        fetched.content, max_bytes=config.max_image_bytes, max_pixels=config.max_image_pixels
-    )
+    # Any number of threads may download; a few decode at once (memory, see the settings).
+    with _decode_slots(config.image_decode_concurrency):
+        info = inspect_image(
+            fetched.content, max_bytes=config.max_image_bytes, max_pixels=config.max_image_pixels
+        )
     return DownloadedImage(url, fetched.content, info, fetched.etag, fetched.last_modified)
+
+
+@functools.lru_cache(maxsize=4)
+def _decode_slots(concurrency: int) -> threading.BoundedSemaphore:
+    """The process-wide gate of image decoding (one per configured concurrency)."""
+    return threading.BoundedSemaphore(concurrency)
 
 
 def image_store(image: DownloadedImage, *, run_id: int | None = None) -> StoredImage | None:

@@ -25,9 +25,8 @@ from catalog.models import Product, Supplier
 from promidata_sync.feed import ImportEntry, ImportIndex, MalformedLine
 from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.services import runs
+from promidata_sync.services.runs import IN_BATCH
 
-# Bound the size of SQL IN lists.
-IN_BATCH = 1000
 # Complete index reads in a row that must miss a family before it is deactivated.
 ABSENCES_TO_DEACTIVATE = 2
 

@@ -217,6 +217,16 @@ def test_bad_job_and_queue_lookups(api, url, status, text):
     assert_json_error(api.get(url), status, text)
 
 
+def test_a_job_about_a_feed_url_shows_it_masked(api):
+    url = "http://127.0.0.1:1/Profiles/Live/00000000-feed-4000-8000-5e1f5e1f5e1f/logo.png"
+    Job.objects.create(job_id=JOB_ID, queue_name="image-upload", actor_name="upload_image", key=url)
+
+    body = api.get(f"/api/jobs/image-upload/{JOB_ID}").json()
+
+    assert "5e1f5e1f5e1f" not in json.dumps(body)
+    assert body["key"].endswith("/logo.png")
+
+
 def test_queue_statistics(api):
     Job.objects.create(
         job_id="x", queue_name="image-upload", actor_name="upload_image", state=Job.State.COMPLETED

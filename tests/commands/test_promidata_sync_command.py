@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,3 +89,83 @@ def test_unknown_supplier_code_is_an_error(feed_server, sync_config):
     code, out = run_command("--direct", "A999")
     assert code == 1
     assert "A999: unknown supplier" in out
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(args: list[str], env: dict, **kwargs):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("PROMIDATA_HTTP_TIMEOUT_SECONDS", "abc", "PROMIDATA_HTTP_TIMEOUT_SECONDS cannot be read"),
+        ("PROMIDATA_HTTP_DEADLINE_SECONDS", "nan", "PROMIDATA_HTTP_DEADLINE_SECONDS"),
+        ("PROMIDATA_JOB_TIMEOUT_FAMILY", "soon", "PROMIDATA_JOB_TIMEOUT_FAMILY cannot be read"),
+        ("PROMIDATA_ALLOWED_NETWORKS", "10.0.0.0/33", "is not a network"),
+        ("REDIS_URL", "redis://:s3cret-pw@[::1", "REDIS_URL"),
+    ],
+)
+def test_a_setting_that_cannot_work_is_one_line_and_exit_2(tmp_path, variable, value, says):
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "PROMIDATA_IMPORT_URL": SAMPLE_IMPORT.as_uri(),
+        variable: value,
+    }
+
+    done = manage(["promidata_sync", "--direct"], env)
+
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and says in lines[0], done.stderr
+    assert "Traceback" not in done.stderr and "s3cret-pw" not in done.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sigterm_ends_a_direct_sync_as_stopped_not_dead(feed_server, tmp_path):
+    database = tmp_path / "db.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "PROMIDATA_IMPORT_URL": feed_server.import_url,
+        "PROMIDATA_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "PROMIDATA_FETCH_CONCURRENCY": "1",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "PROMIDATA_LOG_FILE": str(tmp_path / "sync.log"),
+    }
+    assert manage(["migrate", "--noinput"], env).returncode == 0
+    feed_server.latency_ms = 300
+    sync = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "promidata_sync", "--direct"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def states():
+        with sqlite3.connect(database) as db:
+            return [row[0] for row in db.execute("SELECT state FROM promidata_sync_syncrun")]
+
+    deadline = time.monotonic() + 60
+    while "running" not in states():
+        assert time.monotonic() < deadline and sync.poll() is None
+        time.sleep(0.1)
+    sync.send_signal(signal.SIGTERM)
+    out, err = sync.communicate(timeout=60)
+
+    assert sync.returncode == 130, out + err
+    assert "interrupted" in err and "Traceback" not in out + err
+    assert "stopped" in states() and "running" not in states()

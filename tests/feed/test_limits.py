@@ -315,3 +315,54 @@ def test_category_file_headers_are_cleaned_like_its_cells():
     parsed = parse_categories("KEY;de\x00;" + "X" * 40 + "\nBAGS;Taschen;ignored\n")
 
     assert parsed.categories[0].names == {"de": "Taschen"}
+
+
+def test_a_small_file_cannot_declare_millions_of_images():
+    raw = make_family(children=[make_child(f"A23-100804-{i:03}", images=[]) for i in range(200)])
+    raw["ProductDetails"] = {
+        f"x{i}": {"Name": "n", "Image": {"Url": f"https://images.promi-dl.de/i/{i}.jpg"}}
+        for i in range(2000)
+    }
+
+    started = time.perf_counter()
+    record = parse(raw)
+
+    assert time.perf_counter() - started < 5
+    assert all(len(v.images) <= limits.IMAGES_PER_VARIANT for v in record.variants)
+    assert any(f"only the first {limits.LANGUAGES_KEPT} read" in w for w in record.warnings)
+
+
+def test_an_image_url_too_long_in_bytes_for_the_index_is_dropped():
+    child = make_child()
+    url = "https://images.promi-dl.de/" + "漢" * 1000 + ".jpg"  # 1,031 characters, 3,031 bytes
+    for block in child["ProductDetails"].values():
+        block["Image"]["Url"] = url
+
+    record = parse(make_family(children=[child]))
+
+    assert url not in [image.url for image in record.variants[0].images]
+    assert any("bytes long in UTF-8" in w for w in record.warnings)
+
+
+def test_one_huge_category_cell_costs_its_name_not_the_file():
+    parsed = parse_categories("KEY;DE\nBAGS;" + "T" * 200_000 + "\nBAGS/TOTES;Taschen / Tote\n")
+
+    assert [c.key for c in parsed.categories] == ["BAGS", "BAGS/TOTES"]
+    assert parsed.categories[0].names == {}
+    assert any("name of 200,000 characters dropped" in w for w in parsed.warnings)
+
+
+def test_index_lines_glued_with_bytes_order_marks_still_parse():
+    text = f"\ufeff{BASE}/CAT.csv\n\ufeff{BASE}/A23/A23-1.json|ABC\n"
+
+    index = parse_import_index(text, base_url=f"{BASE}/Import/Import.txt")
+
+    assert [e.family_sku for e in index.entries] == ["A23-1"]
+
+
+@pytest.mark.parametrize("line", ["x.json|ABC", "../../z.json|ABC", "/y.json|ABC"])
+def test_a_relative_line_never_borrows_a_folder_of_the_index_url(line):
+    index = parse_import_index(f"{BASE}/CAT.csv\n{line}\n", base_url=f"{BASE}/Import/Import.txt")
+
+    assert index.entries == ()
+    assert index.malformed[0].supplier_code is None

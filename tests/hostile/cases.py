@@ -60,6 +60,11 @@ def _first_image(body: dict, index: int = 0) -> dict:
     return next(iter(details.values()))["Image"]
 
 
+def _profile_folder(body: dict) -> str:
+    """The profile's own folder (``…/Profiles/Live/<GUID>``), from a served image's URL."""
+    return _first_image(body)["Url"].rsplit("/Images/", 1)[0]
+
+
 def _image_path(body: dict) -> str:
     return urlsplit(_first_image(body)["Url"]).path
 
@@ -200,6 +205,20 @@ CASES: list[Case] = [
         "image_failed",
         "not an image",
         server=lambda server, path, body: server.replace(_image_path(body), b"<html>hi</html>"),
+    ),
+    Case(
+        "image_right_in_the_profile_folder",  # masked, its last two segments are GUID/file
+        "image_failed",
+        "HTTP 404",
+        body=lambda b: _set_image_url(
+            b, _first_image(b)["Url"].rsplit("/Images/", 1)[0] + "/x.png"
+        ),
+    ),
+    Case(
+        "image_url_of_1000_chinese_characters",  # 3,000 bytes: over PostgreSQL's index limit
+        "warned",
+        "bytes long in UTF-8",
+        body=lambda b: _set_image_url(b, "http://127.0.0.1/Images/" + "漢" * 1000 + ".png"),
     ),
     Case(
         "image_host_resolving_to_a_private_address",

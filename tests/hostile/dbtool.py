@@ -60,24 +60,27 @@ def install_trigger() -> None:
                 cursor.execute(statement)
 
 
-def _pages() -> list[str]:
-    """Every admin list page, the first object's page of each, the run pages, the dashboard
-    and the JSON API of every run."""
+def _pages() -> list[tuple[str, int]]:
+    """(page, the status it must answer): every admin list page, the first object's page of
+    each, the run pages, the dashboard, the JSON API of every run, and hostile queries."""
     from django.contrib import admin
 
-    pages = [reverse("admin:index"), "/admin/promidata_sync/dashboard/"]
+    pages = [(reverse("admin:index"), 200), ("/admin/promidata_sync/dashboard/", 200)]
     for model in admin.site._registry:
         name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
-        pages.append(reverse(f"{name}_changelist"))
-        pages.append(reverse(f"{name}_changelist") + "?q=%00")  # a NUL in the search box
+        changelist = reverse(f"{name}_changelist")
+        pages += [(changelist, 200), (f"{changelist}?q=" + "x" * 10_000, 200)]
+        pages += [(f"{changelist}?q=%00", 400), (f"{changelist}?state=%00", 400)]  # NULs
         first = model._default_manager.order_by("pk").first()
         if first is not None:
-            pages.append(reverse(f"{name}_change", args=[first.pk]))
+            pages.append((reverse(f"{name}_change", args=[first.pk]), 200))
     for run in SyncRun.objects.all():
-        pages.append(reverse("admin:promidata_sync_syncrun_change", args=[run.pk]))
-        pages.append(f"/api/runs/{run.pk}")
+        pages.append((reverse("admin:promidata_sync_syncrun_change", args=[run.pk]), 200))
+        pages.append((f"/api/runs/{run.pk}", 200))
+    progress = reverse("admin:promidata_sync_syncrun_progress")
     ids = ",".join(str(pk) for pk in SyncRun.objects.values_list("pk", flat=True))
-    pages.append(reverse("admin:promidata_sync_syncrun_progress") + f"?ids={ids}")
+    pages += [(f"{progress}?ids={ids}", 200), (f"{progress}?ids=99999999999999999999", 400)]
+    pages.append(("/media/" + "m" * 300, 404))  # a name too long for the file system
     return pages
 
 
@@ -89,10 +92,17 @@ def _render_pages(guid: str) -> list[dict]:
     client = Client(raise_request_exception=False)
     client.force_login(user)
     rendered = []
-    for page in _pages():
+    for page, expected in _pages():
         response = client.get(page)
         body = response.content.decode("utf-8", "replace")
-        rendered.append({"page": page, "status": response.status_code, "has_guid": guid in body})
+        rendered.append(
+            {
+                "page": page[:120],
+                "status": response.status_code,
+                "expected": expected,
+                "has_guid": guid in body,
+            }
+        )
     return rendered
 
 

@@ -150,7 +150,7 @@ def _assert_contained(sync, state: dict, feed, poisoned: dict, tmp_path: Path) -
     assert all(run["finished"] for run in state["runs"]), state["runs"]
     assert not [i for i in state["items"] if i["state"] == "pending"]
     assert state["messages_with_guid"] == []
-    broken = [p for p in state["pages"] if p["status"] != 200 or p["has_guid"]]
+    broken = [p for p in state["pages"] if p["status"] != p["expected"] or p["has_guid"]]
     assert broken == [], broken
     assert state["categories"] < 50  # a path 10,000 levels deep created no categories
 

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import io
 import logging
+import signal
 import sys
 import time
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from promidata_sync.checks import StorageUnavailable, storage_check
@@ -31,6 +33,7 @@ from promidata_sync.models import SyncRun
 from promidata_sync.progress import TerminalProgress
 from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
 from promidata_sync.queue.reconcile import reconcile
+from promidata_sync.redaction import redact
 from promidata_sync.services.control import UnknownSupplier, start_sync
 from promidata_sync.services.direct import SyncReport, sync_direct
 from promidata_sync.services.feed_index import FeedUnreadable
@@ -89,7 +92,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        """Run the sync; whatever breaks ends in one line and the documented exit code."""
+        """Run the sync; whatever breaks ends in one line and the documented exit code.
+
+        SIGTERM (a service manager stopping cron's job, a container shutting down) ends the
+        sync as Ctrl-C does: the running run is finished as stopped, not left for the next
+        sync to find dead.
+        """
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             code = self._sync(**options)
         except CommandError:
@@ -97,6 +106,9 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stderr.write("promidata_sync: interrupted")
             code = EXIT_INTERRUPTED
+        except ImproperlyConfigured as exc:  # found while starting (a setting read late)
+            self.stderr.write(f"configuration error: {redact(str(exc))}")
+            code = EXIT_FEED_UNREADABLE
         except Exception as exc:
             log.exception("promidata_sync failed")
             self.stderr.write(f"promidata_sync: {describe(exc)}; the traceback is in the log")
@@ -254,6 +266,10 @@ class Command(BaseCommand):
                 except Exception:  # Redis or the database hiccupped: keep waiting
                     log.warning("reconcile while waiting failed", exc_info=True)
             time.sleep(WAIT_POLL_SECONDS)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def failure_lines(runs: list[SyncRun]) -> list[str]:

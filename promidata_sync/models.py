@@ -25,6 +25,7 @@ class SyncRun(models.Model):
         COMMAND = "command", "Command"
         CRON = "cron", "Cron"
         API = "api", "API"
+        REPARSE = "reparse", "Re-parse of the stored files"
 
     class Mode(models.TextChoices):
         DIRECT = "direct", "Direct"
@@ -289,3 +290,43 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname}:{self.pid} {','.join(self.queues)}"
+
+
+class FamilyFile(models.Model):
+    """The bytes of a family file as the feed sent them, compressed, keyed by its hash.
+
+    Kept in the database, written in the family's own transaction: the stored file is always
+    the one the catalog rows were made from (``promidata_reparse`` rebuilds them from it with
+    no network), and a file that failed to parse is kept too, so an operator can see what the
+    feed sent. The current and the previous version of each family are kept.
+    """
+
+    class Encoding(models.TextChoices):
+        ZSTD = "zstd", "zstd"
+
+    supplier = models.ForeignKey(
+        "catalog.Supplier", on_delete=models.CASCADE, related_name="family_files"
+    )
+    family_sku = models.CharField(max_length=255)
+    hash = models.CharField(max_length=128, help_text="The Import.txt hash it was fetched for.")
+    source_url = models.URLField(max_length=2000, blank=True)
+    encoding = models.CharField(max_length=8, choices=Encoding.choices, default=Encoding.ZSTD)
+    content = models.BinaryField()
+    size = models.PositiveBigIntegerField(help_text="Bytes before compression.")
+    stored_size = models.PositiveBigIntegerField(help_text="Bytes stored.")
+    error = models.TextField(blank=True, help_text="Why it could not be used, if it could not.")
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["supplier_id", "family_sku", "-fetched_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "family_sku", "hash"], name="family_file_version_uniq"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["supplier", "family_sku", "-fetched_at"], name="family_file_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_sku} {self.hash[:12]}"

@@ -157,7 +157,10 @@ def _fetch_many(data: bytes, families: int, *, parse_concurrency: int) -> str:
             )
             for i in range(families)
         ]
-        fetch = lambda entry: len(family_fetch(entry, config=config, fetcher=fetcher).variants)  # noqa: E731
+
+        def fetch(entry):
+            return len(family_fetch(entry, config=config, fetcher=fetcher).record.variants)
+
         results = list(bounded_map(fetch, entries, concurrency=families))
     errors = [error for _, _, error in results if error]
     return f"{families} families parsed" if not errors else f"errors: {errors[:1]}"

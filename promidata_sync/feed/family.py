@@ -2,8 +2,14 @@
 
 Shape (format notes, section 2): one file = one family = one root object; its variants are
 the objects in ``ChildProducts``. The root is a summary (zero dimensions, one price tier,
-"Undefined" colour), so prices, dimensions, colours and images are read from the children
-only. ``ANumber`` is the supplier code, never a family key.
+"Undefined" colour), so prices, dimensions, colours, images and print data are read from the
+children only. ``ANumber`` is the supplier code, never a family key.
+
+Everything the file says is kept: the fields shops filter and print on become record fields
+(texts of every language, every price region, print positions with their options and costs,
+packaging, dates...), and whatever the parser does not read goes into the records' ``extra``,
+as sent. The parts live in sibling modules: ``texts``, ``prices``, ``printing``, ``details``,
+``images``; this one decodes the file and assembles the records.
 
 The feed is sloppy (null / [] / "" interchangeably, "True" strings, decimal commas), so every
 field goes through :mod:`.coerce`. Structural problems that make the whole file unusable raise
@@ -13,27 +19,25 @@ field goes through :mod:`.coerce`. Structural problems that make the whole file 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urljoin
 
-from promidata_sync.redaction import redact
-
-from . import limits
-from .coerce import as_bool, as_decimal, as_dict, as_int, as_list, as_str, currency_code
-from .records import FamilyRecord, FeedDataError, ImageRecord, PriceTierRecord, VariantRecord
+from . import details, limits
+from .coerce import as_bool, as_dict, as_list, as_str
+from .context import DEFAULT_MAX_CHILDREN, Context, kind
+from .extras import leftovers, nested
+from .images import variant_images
+from .prices import preferred_region, region_prices
+from .printing import imprint_references, print_positions
+from .records import FamilyRecord, FeedDataError, VariantRecord
+from .texts import first_non_empty, first_str, language_blocks, meta, texts, unstructured, web_shop
 
 DEFAULT_PRICE_REGIONS = ("EURO", "DEU", "BENELUX")
 DEFAULT_LANGUAGES = ("en", "de", "nl", "fr")
-DEFAULT_MAX_CHILDREN = 1000
-# How much of an offending value a warning quotes.
-_SHOWN_CHARS = 60
+__all__ = ["DEFAULT_LANGUAGES", "DEFAULT_MAX_CHILDREN", "DEFAULT_PRICE_REGIONS", "parse_family"]
 
 _COLOR_NAMES = frozenset(name.casefold() for name in ("Color", "Colour", "Farbe"))
 _SIZE_NAMES = frozenset(name.casefold() for name in ("Size", "Größe", "Groesse", "Maat"))
-_PRICE_LISTS = (("sell", "RecommendedSellingPrice"), ("buy", "GeneralBuyingPrice"))
 _DIMENSIONS = (
     ("length_mm", "DimensionsLength"),
     ("width_mm", "DimensionsWidth"),
@@ -42,6 +46,89 @@ _DIMENSIONS = (
     ("depth_mm", "DimensionsDepth"),
 )
 _NLD = "NonLanguageDependedProductDetails"  # sic: Promidata's spelling
+
+# The keys each object's reader consumes; everything else lands in ``extra``.
+_LANGUAGE_KEYS = frozenset(
+    {
+        "Name",
+        "Description",
+        "ShortDescription",
+        "MetaName",
+        "MetaDescription",
+        "MetaKeywords",
+        "Image",
+        "MediaGalleryImages",
+        "InformationFiles",
+        "ConfigurationFields",
+        "WebShopInformation",
+    }
+)
+_LANGUAGE_INFO_KEYS = details.PACKAGING_KEYS | {
+    "HexColor",
+    "PMSValue",
+    "SupplierNameToShow",
+    "DeliveryTimeInfoText",
+}
+_NLD_KEYS = frozenset(
+    {
+        "Category",
+        "SecondaryCategories",
+        "Brand",
+        "SearchColor",
+        "HexColor",
+        "Weight",
+        *(key for _, key in _DIMENSIONS),
+        "CountryOfOrigin",
+        "CustomsTariffNumber",
+        "Fragile",
+        "USBItem",
+        "ProductFiltersByGroup",
+        *details.PACKAGING_KEYS,
+    }
+)
+_INFO_KEYS = details.PACKAGING_KEYS | {
+    "ReleaseDate",
+    "HexColor",
+    "DeliveryTimeInDays",
+    "DeliveryTimeInfoText",
+    "SupplierNameToShow",
+}
+_CHILD_KEYS = frozenset(
+    {
+        "Sku",
+        "SupplierSku",
+        "ANumber",
+        "Ean",
+        "VideoUrl",
+        "ProductDetails",
+        _NLD,
+        "ProductPriceCountryBased",
+        "ImprintPositions",
+        "UnstructuredInformation",
+        "BatteryInformation",
+    }
+)
+_ROOT_KEYS = frozenset(
+    {
+        "Sku",
+        "SupplierSku",
+        "ANumber",
+        "VideoUrl",
+        "ChildProducts",
+        "DefaultProducts",
+        "ImprintReferences",
+        "ProductDetails",
+        _NLD,
+        "SamplePriceCountryBased",
+        "ProductCertificates",
+        "RequiredCertificates",
+        "ForbiddenRegions",
+        "UnstructuredInformation",
+        # A one-tier summary of the children's prices (format notes 2.1); the children's own
+        # tiers are what is sold.
+        "ProductPriceCountryBased",
+    }
+)
 
 
 def parse_family(
@@ -63,17 +150,21 @@ def parse_family(
     * ``sku`` is always ``family_sku`` (the file name stem is the key);
     * names, descriptions, category and brand come from the root; when the root has none,
       from the first child that has them;
+    * every price region is kept; ``price_regions`` only picks each variant's preferred one;
+    * print data is read in both shapes (inline options, or ``ImprintReferences``);
     * every value fits the catalog's columns (:mod:`.limits`). What does not fit is dropped
       with a warning: a child whose SKU does not fit is skipped; a tier whose quantity or price
       does not fit is dropped; any other field (a text, a number, an image URL) is left empty.
       Identifiers are never truncated, because a cut SKU or EAN names something else;
+    * what is not read is kept in ``extra`` (per family and per variant), as sent;
     * NUL and control characters are removed from every text, lone surrogates replaced;
       ``NaN`` and ``Infinity`` read as null;
-    * every tolerated oddity (skipped child, dropped tier, SKU mismatch...) is a warning; the
-      first ``limits.WARNINGS_KEPT`` are kept and ``warning_count`` counts them all;
+    * every tolerated oddity (skipped child, dropped tier, unknown reference, zero price,
+      unknown country...) is a warning; the first ``limits.WARNINGS_KEPT`` are kept and
+      ``warning_count`` counts them all;
     * image URLs are resolved against ``source_url``.
     """
-    context = _Context(
+    context = Context(
         source_url=source_url,
         languages=tuple(lang.lower() for lang in languages),
         price_regions=tuple(price_regions),
@@ -86,46 +177,18 @@ def parse_family(
             f"root Sku {root_sku!r} differs from file name {family_sku!r}; using the latter"
         )
     children = _usable_children(root, context)
-    root_blocks = _language_blocks(root.get("ProductDetails"), context)
-    variants = tuple(_parse_variant(child, root_blocks, context) for child in children)
-    root_nld = as_dict(root.get(_NLD))
-    child_nlds = [as_dict(child.get(_NLD)) for child in children]
-    child_blocks = [
-        _language_blocks(child.get("ProductDetails"), context, warn=False) for child in children
-    ]
-    return FamilyRecord(
-        sku=family_sku,
-        supplier_sku=context.fit(as_str(root.get("SupplierSku")), limits.SKU_CHARS, "SupplierSku"),
-        supplier_code=context.fit(
-            as_str(root.get("ANumber")), limits.SUPPLIER_CODE_CHARS, "ANumber"
-        ),
-        supplier_name=context.fit(
-            _supplier_name(root, root_blocks), limits.TEXT_CHARS, "SupplierNameToShow"
-        ),
-        names=_first_non_empty(_texts(blocks, "Name") for blocks in [root_blocks, *child_blocks]),
-        descriptions=_first_non_empty(
-            _texts(blocks, "Description") for blocks in [root_blocks, *child_blocks]
-        ),
-        category_key=_category_key(
-            _first_str(nld.get("Category") for nld in [root_nld, *child_nlds]), context
-        ),
-        brand=context.fit(
-            _first_str(nld.get("Brand") for nld in [root_nld, *child_nlds]),
-            limits.TEXT_CHARS,
-            "brand",
-        ),
-        variants=variants,
-        warnings=tuple(context.warnings),
-        warning_count=context.warning_count,
-    )
+    root_blocks = language_blocks(root.get("ProductDetails"), context)
+    references = imprint_references(root)
+    variants = tuple(_variant(child, root, root_blocks, references, context) for child in children)
+    return _family(root, family_sku, root_blocks, children, variants, context)
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def _load_root(data: bytes | str | dict, context: _Context) -> dict:
+def _load_root(data: bytes | str | dict, context: Context) -> dict:
     """Decode the input, clean its texts and insist on a JSON object at the top level."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
+    if isinstance(data, bytes | bytearray | memoryview):
         data = bytes(data)
         _check_containers(data.count(b"{") + data.count(b"["))
         try:
@@ -142,7 +205,7 @@ def _load_root(data: bytes | str | dict, context: _Context) -> dict:
             if changed:
                 context.warn(f"NUL or control characters removed from {changed:,} text value(s)")
     if not isinstance(data, dict):
-        raise FeedDataError(f"family JSON must be an object at the top level, got {_kind(data)}")
+        raise FeedDataError(f"family JSON must be an object at the top level, got {kind(data)}")
     return data
 
 
@@ -157,7 +220,7 @@ def _check_containers(count: int) -> None:
         )
 
 
-def _loads(text: str, context: _Context) -> Any:
+def _loads(text: str, context: Context) -> Any:
     def constant(name: str) -> None:
         context.non_finite += 1
         return None
@@ -181,118 +244,14 @@ def _loads(text: str, context: _Context) -> Any:
     return value
 
 
-def _kind(value: Any) -> str:
-    """JSON name of a decoded value's type, for error messages."""
-    if value is None:
-        return "null"
-    names = {dict: "object", list: "array", str: "string", bool: "boolean"}
-    return names.get(
-        type(value), "number" if isinstance(value, (int, float)) else type(value).__name__
-    )
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class _Context:
-    """Per-call settings plus the warnings collected while parsing."""
-
-    source_url: str
-    languages: tuple[str, ...]
-    price_regions: tuple[str, ...]
-    max_children: int = DEFAULT_MAX_CHILDREN
-    warnings: list[str] = field(default_factory=list)
-    warning_count: int = 0
-    non_finite: int = 0
-
-    def warn(self, message: str) -> None:
-        """Record a warning; only the first ``limits.WARNINGS_KEPT`` are kept, all counted."""
-        self.warning_count += 1
-        if len(self.warnings) < limits.WARNINGS_KEPT:
-            self.warnings.append(message)
-
-    def fit(self, text: str, max_chars: int, what: str, sku: str = "") -> str:
-        """``text`` if it fits a column of ``max_chars``, else "" with a warning."""
-        if len(text) <= max_chars:
-            return text
-        where = f"{sku}: " if sku else ""
-        self.warn(f"{where}{what} of {len(text):,} characters dropped (at most {max_chars})")
-        return ""
-
-
-def _show(value: Any) -> str:
-    """A short repr of an offending value for a warning (a hostile value may be huge).
-
-    Redacted before it is shortened: a URL cut in the middle of the profile GUID would no
-    longer match the secret that the storing code hides, and would show most of it.
-    """
-    text = redact(repr(value)) if isinstance(value, str) else repr(value)
-    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
-
-
-def _language_blocks(details: Any, context: _Context, *, warn: bool = True) -> dict[str, dict]:
-    """``ProductDetails`` as {lang: block}, preferred languages first, the rest sorted.
-
-    Language keys are lower-cased; null or non-object blocks become {} so callers can read
-    them blindly. When two keys differ only in case, the first one in the file wins. At most
-    ``limits.LANGUAGES_KEPT`` blocks are read (real files have up to nine), with a warning:
-    every block is read once per child, so ten thousand of them would cost millions of reads.
-    """
-    blocks: dict[str, dict] = {}
-    for key, block in as_dict(details).items():
-        lang = as_str(key).lower()
-        if lang and lang not in blocks:
-            blocks[lang] = as_dict(block)
-    order = [lang for lang in context.languages if lang in blocks]
-    order += sorted(lang for lang in blocks if lang not in order)
-    if len(order) > limits.LANGUAGES_KEPT:
-        if warn:
-            context.warn(
-                f"{len(order):,} language blocks; only the first {limits.LANGUAGES_KEPT} read"
-            )
-        order = order[: limits.LANGUAGES_KEPT]
-    return {lang: blocks[lang] for lang in order}
-
-
-def _texts(blocks: dict[str, dict], field_name: str) -> dict[str, str]:
-    """{lang: text} for every language whose ``field_name`` is a non-empty string."""
-    texts = {lang: as_str(block.get(field_name)) for lang, block in blocks.items()}
-    return {lang: text for lang, text in texts.items() if text}
-
-
-def _first_non_empty(candidates: Iterable[dict[str, str]]) -> dict[str, str]:
-    for candidate in candidates:
-        if candidate:
-            return candidate
-    return {}
-
-
-def _first_str(values: Iterable[Any]) -> str:
-    for value in values:
-        text = as_str(value)
-        if text:
-            return text
-    return ""
-
-
-def _supplier_name(root: dict, root_blocks: dict[str, dict]) -> str:
-    """``SupplierNameToShow`` from the root's UnstructuredInformation or any language block."""
-    sources = [root, *root_blocks.values()]
-    return _first_str(
-        as_dict(source.get("UnstructuredInformation")).get("SupplierNameToShow")
-        for source in sources
-    )
-
-
-def _usable_children(root: dict, context: _Context) -> list[dict]:
+def _usable_children(root: dict, context: Context) -> list[dict]:
     """The child objects that become variants: each has a Sku that fits, SKUs are unique."""
     raw = root.get("ChildProducts")
     if raw is None or raw == []:
         context.warn("family has no ChildProducts; no variants")
         return []
     if not isinstance(raw, list):
-        raise FeedDataError(f"ChildProducts must be an array, got {_kind(raw)}")
+        raise FeedDataError(f"ChildProducts must be an array, got {kind(raw)}")
     if len(raw) > context.max_children:
         raise FeedDataError(
             f"family has {len(raw):,} children, more than the limit of {context.max_children:,} "
@@ -302,7 +261,7 @@ def _usable_children(root: dict, context: _Context) -> list[dict]:
     seen: set[str] = set()
     for index, child in enumerate(raw, start=1):
         if not isinstance(child, dict):
-            context.warn(f"child #{index} is {_kind(child)}, not an object; skipped")
+            context.warn(f"child #{index} is {kind(child)}, not an object; skipped")
             continue
         sku = as_str(child.get("Sku"))
         problem = limits.sku_problem(sku) if sku else None
@@ -318,23 +277,151 @@ def _usable_children(root: dict, context: _Context) -> list[dict]:
     return children
 
 
+# --------------------------------------------------------------------------- the family
+
+
+def _family(root, family_sku, root_blocks, children, variants, context) -> FamilyRecord:
+    root_nld = as_dict(root.get(_NLD))
+    root_info = as_dict(root.get("UnstructuredInformation"))
+    child_nlds = [as_dict(child.get(_NLD)) for child in children]
+    child_blocks = [
+        language_blocks(child.get("ProductDetails"), context, warn=False) for child in children
+    ]
+    sample_terms, sample_tiers = region_prices(
+        root.get("SamplePriceCountryBased"), f"{family_sku} sample", context
+    )
+    return FamilyRecord(
+        sku=family_sku,
+        supplier_sku=context.fit(as_str(root.get("SupplierSku")), limits.SKU_CHARS, "SupplierSku"),
+        supplier_code=context.fit(
+            as_str(root.get("ANumber")), limits.SUPPLIER_CODE_CHARS, "ANumber"
+        ),
+        supplier_name=context.fit(
+            _supplier_name(root, root_blocks), limits.TEXT_CHARS, "SupplierNameToShow"
+        ),
+        names=first_non_empty(texts(blocks, "Name") for blocks in [root_blocks, *child_blocks]),
+        descriptions=first_non_empty(
+            texts(blocks, "Description") for blocks in [root_blocks, *child_blocks]
+        ),
+        category_key=_category_key(
+            first_str(nld.get("Category") for nld in [root_nld, *child_nlds]), context
+        ),
+        brand=context.fit(
+            first_str(nld.get("Brand") for nld in [root_nld, *child_nlds]),
+            limits.TEXT_CHARS,
+            "brand",
+        ),
+        variants=variants,
+        warnings=tuple(context.warnings),
+        warning_count=context.warning_count,
+        short_descriptions=texts(root_blocks, "ShortDescription"),
+        meta=meta(root_blocks),
+        web_shop_information=web_shop(root_blocks),
+        secondary_categories=as_list(root_nld.get("SecondaryCategories")),
+        default_products={
+            as_str(region): as_str(sku)
+            for region, sku in as_dict(root.get("DefaultProducts")).items()
+            if as_str(region) and as_str(sku)
+        },
+        release_date=details.release_date(root_info.get("ReleaseDate"), family_sku, context),
+        videos=details.videos(root.get("VideoUrl"), family_sku, context),
+        documents=details.documents(root_blocks),
+        sample_prices=_tiers_as_json(sample_terms, sample_tiers),
+        certificates={
+            key: value
+            for key, value in (
+                ("product", root.get("ProductCertificates")),
+                ("required", root.get("RequiredCertificates")),
+            )
+            if value not in (None, [], {}, "")
+        },
+        forbidden_regions=as_list(root.get("ForbiddenRegions"))
+        or list(as_dict(root.get("ForbiddenRegions")).items()),
+        extra=nested(
+            root=leftovers(root, _ROOT_KEYS),
+            NonLanguageDependedProductDetails=leftovers(root_nld, _NLD_KEYS),
+            UnstructuredInformation=leftovers(root_info, _INFO_KEYS),
+            ProductDetails=_language_leftovers(root_blocks),
+        ),
+    )
+
+
+def _supplier_name(root: dict, root_blocks: dict[str, dict]) -> str:
+    """``SupplierNameToShow`` from the root's UnstructuredInformation or any language block."""
+    sources = [root, *root_blocks.values()]
+    return first_str(
+        as_dict(source.get("UnstructuredInformation")).get("SupplierNameToShow")
+        for source in sources
+    )
+
+
+def _category_key(key: str, context: Context) -> str:
+    """The family's category key if the catalog can hold it, else "" with a warning."""
+    problem = limits.category_key_problem(key) if key else None
+    if problem:
+        context.warn(f"{problem}; the family is stored without a category")
+        return ""
+    return key
+
+
+def _tiers_as_json(terms: dict, tiers) -> dict:
+    """Terms and tiers of every region in one JSON-ready object (sample prices)."""
+    if not terms:
+        return {}
+    result = {
+        region: {"terms": region_terms, "tiers": []} for region, region_terms in terms.items()
+    }
+    for tier in tiers:
+        result[tier.region]["tiers"].append(
+            {
+                "kind": tier.kind,
+                "min_quantity": tier.min_quantity,
+                "price": str(tier.price),
+                "currency": tier.currency,
+                "on_request": tier.on_request,
+            }
+        )
+    return result
+
+
+def _language_leftovers(blocks: dict[str, dict]) -> dict:
+    """What each language block holds beyond what is read (UnstructuredInformation too)."""
+    result = {}
+    for lang, block in blocks.items():
+        rest = leftovers(block, _LANGUAGE_KEYS | {"UnstructuredInformation"})
+        info = leftovers(as_dict(block.get("UnstructuredInformation")), _LANGUAGE_INFO_KEYS)
+        if info:
+            rest["UnstructuredInformation"] = info
+        if rest:
+            result[lang] = rest
+    return result
+
+
 # --------------------------------------------------------------------------- variants
 
 
-def _parse_variant(child: dict, root_blocks: dict[str, dict], context: _Context) -> VariantRecord:
+def _variant(child, root, root_blocks, references, context) -> VariantRecord:
     sku = as_str(child.get("Sku"))
-    blocks = _language_blocks(child.get("ProductDetails"), context)
+    blocks = language_blocks(child.get("ProductDetails"), context)
     nld = as_dict(child.get(_NLD))
+    info = as_dict(child.get("UnstructuredInformation"))
+    root_info = as_dict(root.get("UnstructuredInformation"))
+    language_info = list(unstructured(blocks).values())
+    # Where a value may be, best first: numbers before strings, the child before the root.
+    sources = [nld, info, *language_info, root_info]
     attributes = _attributes(blocks)
     search_color = _search_color(nld)
-    region, region_block = _choose_region(child.get("ProductPriceCountryBased"), context)
-    dimensions = {name: _measure(nld.get(key), sku, key, context) for name, key in _DIMENSIONS}
+    terms, tiers = region_prices(child.get("ProductPriceCountryBased"), sku, context)
+    region = preferred_region(terms, context)
+    preferred = terms.get(region, {})
+    dimensions = {name: context.measure(nld.get(key), key, sku) for name, key in _DIMENSIONS}
+    delivery_days, delivery_texts = details.delivery(sources, blocks, sku, context)
     fit = context.fit
     return VariantRecord(
         sku=sku,
         supplier_sku=fit(as_str(child.get("SupplierSku")), limits.SKU_CHARS, "SupplierSku", sku),
         ean=fit(as_str(child.get("Ean")), limits.EAN_CHARS, "Ean", sku),
-        names=_texts(blocks, "Name"),
+        names=texts(blocks, "Name"),
         color=fit(
             _axis_value(attributes, _COLOR_NAMES, context.languages) or search_color,
             limits.TEXT_CHARS,
@@ -349,26 +436,52 @@ def _parse_variant(child: dict, root_blocks: dict[str, dict], context: _Context)
         ),
         search_color=fit(search_color, limits.SEARCH_COLOR_CHARS, "SearchColor", sku),
         attributes=attributes,
-        weight_g=_measure(nld.get("Weight"), sku, "Weight", context),
+        weight_g=context.measure(nld.get("Weight"), "Weight", sku),
         **dimensions,
-        country_of_origin=fit(
-            as_str(nld.get("CountryOfOrigin")).upper(),
-            limits.COUNTRY_CHARS,
-            "CountryOfOrigin",
-            sku,
-        ),
+        country_of_origin=details.country_of_origin(nld.get("CountryOfOrigin"), sku, context),
         customs_tariff_number=fit(
             as_str(nld.get("CustomsTariffNumber")), limits.TARIFF_CHARS, "CustomsTariffNumber", sku
         ),
         price_region=region,
-        minimum_order_quantity=_positive_int(
-            region_block.get("MinimumOrderQuantity"), sku, "MinimumOrderQuantity", context
+        minimum_order_quantity=preferred.get("minimum_order_quantity"),
+        quantity_increment=preferred.get("quantity_increment"),
+        price_tiers=tiers,
+        images=variant_images(blocks, root_blocks, sku, context),
+        descriptions=texts(blocks, "Description"),
+        short_descriptions=texts(blocks, "ShortDescription"),
+        meta=meta(blocks),
+        web_shop_information=web_shop(blocks),
+        hex_color=details.hex_color(sources, sku, context),
+        pms_color=fit(
+            as_str(details.first_value(language_info, "PMSValue")),
+            limits.PMS_CHARS,
+            "PMSValue",
+            sku,
         ),
-        quantity_increment=_positive_int(
-            region_block.get("QuantityIncrements"), sku, "QuantityIncrements", context
+        filters={
+            as_str(name): as_str(value)
+            for name, value in as_dict(nld.get("ProductFiltersByGroup")).items()
+            if as_str(name)
+        },
+        fragile=_optional_bool(nld.get("Fragile")),
+        usb_item=_optional_bool(nld.get("USBItem")),
+        delivery_days=delivery_days,
+        delivery_texts=delivery_texts,
+        release_date=details.release_date(
+            info.get("ReleaseDate") or root_info.get("ReleaseDate"), sku, context
         ),
-        price_tiers=_price_tiers(region, region_block, sku, context),
-        images=_variant_images(blocks, root_blocks, sku, context),
+        videos=details.videos(child.get("VideoUrl"), sku, context),
+        documents=details.documents(blocks),
+        packaging=details.packaging(sources, sku, context),
+        battery=details.battery(sources, child.get("BatteryInformation")),
+        region_terms=terms,
+        print_positions=print_positions(child, references, sku, context),
+        extra=nested(
+            child=leftovers(child, _CHILD_KEYS),
+            NonLanguageDependedProductDetails=leftovers(nld, _NLD_KEYS),
+            UnstructuredInformation=leftovers(info, _INFO_KEYS),
+            ProductDetails=_language_leftovers(blocks),
+        ),
     )
 
 
@@ -412,184 +525,5 @@ def _search_color(nld: dict) -> str:
     return "" if color.lower() == "undefined" else color
 
 
-def _measure(value: Any, sku: str, key: str, context: _Context) -> Decimal | None:
-    """Weight/dimension as Decimal rounded to the column's 3 places; missing or unparsable ->
-    None, 0 stays 0, negative or too large for the column -> None with a warning."""
-    number = as_decimal(value)
-    if number is None:
-        return None
-    if number < 0:
-        context.warn(f"{sku}: negative {key} {_show(value)} ignored")
-        return None
-    fitted = limits.fit_decimal(number, limits.MEASURE_PLACES, limits.MEASURE_LIMIT)
-    if fitted is None:
-        context.warn(f"{sku}: {key} {_show(value)} is too large; ignored")
-    return fitted
-
-
-def _positive_int(value: Any, sku: str, key: str, context: _Context) -> int | None:
-    """MOQ / quantity step: a whole number >= 1, else None (0 means "not set"); one too large
-    for the column is dropped with a warning."""
-    number = as_int(value)
-    if number is None or number <= 0:
-        return None
-    if not limits.fits_int(number):
-        context.warn(f"{sku}: {key} {_show(value)} is too large; ignored")
-        return None
-    return number
-
-
-# --------------------------------------------------------------------------- prices
-
-
-def _choose_region(prices: Any, context: _Context) -> tuple[str, dict]:
-    """Pick the price region: the first preferred one present, else the first in the file.
-
-    Only regions whose block is an object count as present. Keys are compared
-    case-insensitively and reported as written in the file. Returns ("", {}) without prices.
-    """
-    present = {
-        key: block
-        for key, block in as_dict(prices).items()
-        if isinstance(key, str)
-        and key.strip()
-        and len(key) <= limits.REGION_CHARS
-        and isinstance(block, dict)
-    }
-    by_upper: dict[str, str] = {}
-    for key in present:
-        by_upper.setdefault(key.strip().upper(), key)
-    for wanted in context.price_regions:
-        key = by_upper.get(as_str(wanted).upper())
-        if key is not None:
-            return key, present[key]
-    first = next(iter(present), None)
-    return ("", {}) if first is None else (first, present[first])
-
-
-def _price_tiers(
-    region: str, block: dict, sku: str, context: _Context
-) -> tuple[PriceTierRecord, ...]:
-    """Sell and buy tiers of one region, sorted by (kind, min_quantity), first duplicate wins."""
-    tiers: dict[tuple[str, int], PriceTierRecord] = {}
-    for kind, list_key in _PRICE_LISTS:
-        for raw in as_list(block.get(list_key)):
-            tier = _price_tier(raw, region, kind, sku, context)
-            if tier is not None:
-                tiers.setdefault((tier.kind, tier.min_quantity), tier)
-    return tuple(tiers[key] for key in sorted(tiers))
-
-
-def _price_tier(
-    raw: Any, region: str, kind: str, sku: str, context: _Context
-) -> PriceTierRecord | None:
-    """One tier, or None (with a warning) when it cannot be used."""
-    where = f"{sku}: {kind} tier in {region}"
-    if not isinstance(raw, dict):
-        context.warn(f"{where} is {_kind(raw)}, not an object; dropped")
-        return None
-    quantity = _tier_quantity(raw.get("Quantity"))
-    if quantity is None:
-        context.warn(f"{where} has unusable Quantity {_show(raw.get('Quantity'))}; dropped")
-        return None
-    on_request = as_bool(raw.get("OnRequest"))
-    price = Decimal("0") if on_request else as_decimal(raw.get("Price"))
-    shown = _show(raw.get("Price"))
-    if price is None:
-        context.warn(f"{where} from {quantity} has unparsable Price {shown}; dropped")
-        return None
-    if price < 0:
-        context.warn(f"{where} from {quantity} has negative Price {shown}; dropped")
-        return None
-    price = limits.fit_decimal(price, limits.PRICE_PLACES, limits.PRICE_LIMIT)
-    if price is None:
-        context.warn(f"{where} from {quantity} has Price {shown}, too large; dropped")
-        return None
-    return PriceTierRecord(
-        region=region,
-        kind=kind,
-        min_quantity=quantity,
-        price=price,
-        currency=currency_code(raw.get("Valuta")),
-        on_request=on_request,
-    )
-
-
-def _tier_quantity(value: Any) -> int | None:
-    """Tier start quantity: missing or 0 means 1; negative, fractional or larger than the
-    column holds is unusable (None)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return 1
-    number = as_int(value)
-    if number is None or number < 0 or not limits.fits_int(number):
-        return None
-    return max(number, 1)
-
-
-# --------------------------------------------------------------------------- images
-
-
-def _variant_images(
-    blocks: dict[str, dict], root_blocks: dict[str, dict], sku: str, context: _Context
-) -> tuple[ImageRecord, ...]:
-    """Main images of every language, then every language's gallery, de-duplicated by URL.
-
-    Falls back to the root's main image(s) when the child has none at all. At most
-    ``limits.IMAGES_PER_VARIANT`` (real variants have up to nine), the rest dropped with a
-    warning: a small file must not declare millions of images.
-    """
-    candidates = [block.get("Image") for block in blocks.values()]
-    for block in blocks.values():
-        candidates.extend(as_list(block.get("MediaGalleryImages")))
-    images = _dedupe_images(candidates, sku, context)
-    if not images:
-        images = _dedupe_images(
-            (block.get("Image") for block in root_blocks.values()), sku, context
-        )
-    if len(images) > limits.IMAGES_PER_VARIANT:
-        context.warn(
-            f"{sku}: {len(images):,} images; only the first {limits.IMAGES_PER_VARIANT} kept"
-        )
-        images = images[: limits.IMAGES_PER_VARIANT]
-    return images
-
-
-def _dedupe_images(
-    candidates: Iterable[Any], sku: str, context: _Context
-) -> tuple[ImageRecord, ...]:
-    images: list[ImageRecord] = []
-    seen: set[str] = set()
-    for candidate in candidates:
-        image = as_dict(candidate)
-        url = _resolve(image.get("Url"), context.source_url)
-        if url is None or url in seen:
-            continue
-        seen.add(url)
-        problem = limits.url_problem(url)
-        if problem:
-            context.warn(f"{sku}: image {_show(url)} dropped: {problem}")
-            continue
-        file_name = context.fit(
-            as_str(image.get("FileName")), limits.FILE_NAME_CHARS, "image FileName", sku
-        )
-        images.append(ImageRecord(url=url, file_name=file_name, position=len(images)))
-    return tuple(images)
-
-
-def _category_key(key: str, context: _Context) -> str:
-    """The family's category key if the catalog can hold it, else "" with a warning."""
-    problem = limits.category_key_problem(key) if key else None
-    if problem:
-        context.warn(f"{problem}; the family is stored without a category")
-        return ""
-    return key
-
-
-def _resolve(raw_url: Any, source_url: str) -> str | None:
-    """Absolute URL for an image ``Url`` string; None when missing or unusable."""
-    if not isinstance(raw_url, str) or not raw_url.strip():
-        return None
-    try:
-        return urljoin(source_url, raw_url.strip())
-    except ValueError:
-        return None
+def _optional_bool(value: Any) -> bool | None:
+    return None if value is None else as_bool(value)

@@ -28,9 +28,12 @@ URL_CHARS = url_safety.MAX_URL_CHARS  # every URL column
 URL_BYTES = 2000  # ...and its indexes, in UTF-8 bytes
 EAN_CHARS = 32
 TARIFF_CHARS = 32
-COUNTRY_CHARS = 3
 SEARCH_COLOR_CHARS = 64
 REGION_CHARS = 32
+CALCULATION_TYPE_CHARS = 64  # PrintCost.calculation_type
+HEX_COLOR_CHARS = 7  # "#RRGGBB"
+PMS_CHARS = 64
+RAW_COUNTRY_CHARS = 64  # an unknown country of origin, kept as sent
 FILE_NAME_CHARS = 500  # VariantImage.file_name
 CATEGORY_KEY_CHARS = 255
 CATEGORY_ASSET_CHARS = 1000  # Category.icon / image
@@ -52,6 +55,14 @@ WARNINGS_KEPT = 50
 # of each); beyond them a small file could make the parser do millions of reads.
 LANGUAGES_KEPT = 40
 IMAGES_PER_VARIANT = 50
+# Price regions read per price object (real: up to nine), and print data per family: a
+# referenced print option is stored once per position that uses it, so a small file could
+# otherwise ask for millions of rows (real: 72 options in the largest file seen).
+REGIONS_KEPT = 50
+POSITIONS_PER_VARIANT = 50
+OPTIONS_PER_POSITION = 200
+COSTS_PER_OPTION = 50
+PRINT_OPTIONS_PER_FAMILY = 20_000
 
 SUPPLIER_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 # An Import.txt hash is an opaque token (40 hex digits so far): printable ASCII, no spaces.

@@ -7,7 +7,8 @@ consume the records and decide what to write.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 
@@ -102,16 +103,107 @@ class PriceTierRecord:
 
 @dataclass(frozen=True, slots=True)
 class ImageRecord:
-    """One image of a variant; position 0 is the main image."""
+    """One image of a variant or a print position; position 0 is the main image."""
 
     url: str
     file_name: str
     position: int
 
 
+# A region's terms, JSON-ready: {"currency": "EUR", "minimum_order_quantity": int | None,
+# "quantity_increment": int | None, "vat_percentage": int | float | None,
+# "vat_setting_id": int | None}, keyed by region ("EURO", "de-CH"...).
+RegionTerms = dict[str, dict]
+
+
+@dataclass(frozen=True, slots=True)
+class PrintCostRecord:
+    """A cost of a print option (``ImprintCosts[]``): setup, film, handling..."""
+
+    sku: str
+    supplier_sku: str
+    names: dict[str, str]
+    descriptions: dict[str, str]
+    calculation_type: str
+    calculation_amount: Decimal | None
+    requirement: dict | None
+    active_regions: dict[str, bool]
+    info: dict
+    region_terms: RegionTerms
+    tiers: tuple[PriceTierRecord, ...]
+    extra: dict
+
+
+@dataclass(frozen=True, slots=True)
+class PrintOptionRecord:
+    """A print technique of a position, inline or resolved from ``ImprintReferences``."""
+
+    sku: str
+    supplier_sku: str
+    print_code: str
+    reference: str  # its ImprintReferences key; "" when inline
+    names: dict[str, str]
+    descriptions: dict[str, str]
+    print_colors: int | None
+    print_color_text: str
+    dimension: str
+    width: Decimal | None
+    height: Decimal | None
+    depth: Decimal | None
+    diameter: Decimal | None
+    imprint_type: str
+    active_regions: dict[str, bool]
+    max_colors: int | None
+    is_default: bool | None
+    max_size_cm2: Decimal | None
+    info: dict
+    region_terms: RegionTerms
+    tiers: tuple[PriceTierRecord, ...]
+    costs: tuple[PrintCostRecord, ...]
+    extra: dict
+
+
+@dataclass(frozen=True, slots=True)
+class PrintPositionRecord:
+    """A place on a variant that can carry a print (``ImprintPositions[]``)."""
+
+    code: str
+    supplier_code: str
+    names: dict[str, str]
+    descriptions: dict[str, str]
+    max_print_area: str
+    max_width: Decimal | None
+    max_height: Decimal | None
+    info: dict
+    images: tuple[ImageRecord, ...]
+    options: tuple[PrintOptionRecord, ...]
+    extra: dict
+
+
+@dataclass(frozen=True, slots=True)
+class PackagingRecord:
+    """Carton and item box data of a variant (read from numbers or decimal-comma strings)."""
+
+    carton_length_cm: Decimal | None = None
+    carton_width_cm: Decimal | None = None
+    carton_height_cm: Decimal | None = None
+    carton_weight_net_kg: Decimal | None = None
+    carton_weight_gross_kg: Decimal | None = None
+    carton_quantity: int | None = None
+    item_box_length_cm: Decimal | None = None
+    item_box_width_cm: Decimal | None = None
+    item_box_height_cm: Decimal | None = None
+    item_weight_with_accessories_kg: Decimal | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class VariantRecord:
-    """One child product of a family (the thing that is actually sold)."""
+    """One child product of a family (the thing that is actually sold).
+
+    ``price_tiers`` and ``region_terms`` hold every region of the child; ``price_region`` is
+    the preferred one (``PROMIDATA_PRICE_REGIONS``), with its minimum order quantity and step
+    copied for lists and summaries. ``extra`` holds everything else the child says.
+    """
 
     sku: str
     supplier_sku: str
@@ -134,6 +226,25 @@ class VariantRecord:
     quantity_increment: int | None
     price_tiers: tuple[PriceTierRecord, ...]
     images: tuple[ImageRecord, ...]
+    descriptions: dict[str, str] = field(default_factory=dict)
+    short_descriptions: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, dict[str, str]] = field(default_factory=dict)
+    web_shop_information: dict[str, dict] = field(default_factory=dict)
+    hex_color: str = ""
+    pms_color: str = ""
+    filters: dict[str, str] = field(default_factory=dict)
+    fragile: bool | None = None
+    usb_item: bool | None = None
+    delivery_days: int | None = None
+    delivery_texts: dict[str, str] = field(default_factory=dict)
+    release_date: date | None = None
+    videos: tuple[dict, ...] = ()
+    documents: tuple[dict, ...] = ()
+    packaging: PackagingRecord = field(default_factory=PackagingRecord)
+    battery: dict = field(default_factory=dict)
+    region_terms: RegionTerms = field(default_factory=dict)
+    print_positions: tuple[PrintPositionRecord, ...] = ()
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,3 +262,15 @@ class FamilyRecord:
     variants: tuple[VariantRecord, ...]
     warnings: tuple[str, ...]  # the first few (``limits.WARNINGS_KEPT``)
     warning_count: int = 0  # all of them
+    short_descriptions: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, dict[str, str]] = field(default_factory=dict)
+    web_shop_information: dict[str, dict] = field(default_factory=dict)
+    secondary_categories: list = field(default_factory=list)
+    default_products: dict[str, str] = field(default_factory=dict)
+    release_date: date | None = None
+    videos: tuple[dict, ...] = ()
+    documents: tuple[dict, ...] = ()
+    sample_prices: dict = field(default_factory=dict)
+    certificates: dict = field(default_factory=dict)
+    forbidden_regions: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)

@@ -26,7 +26,12 @@ from promidata_sync.feed import ImportEntry, ImportIndex
 from promidata_sync.fetching import Fetcher
 from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.services import runs
-from promidata_sync.services.families import family_fetch, family_write
+from promidata_sync.services.families import (
+    BrokenFamilyFile,
+    family_fetch,
+    family_keep_broken,
+    family_write,
+)
 from promidata_sync.services.feed_index import (
     FeedUnreadable,
     categories_sync,
@@ -261,16 +266,22 @@ def _sync_families(run, supplier, index, config, fetcher, progress, stopper, for
     )
     progress.start(f"{supplier.code} families", len(plan.to_fetch))
     fetch = lambda entry: family_fetch(entry, config=config, fetcher=fetcher)  # noqa: E731
-    for entry, record, error in bounded_map(
+    for entry, download, error in bounded_map(
         fetch, plan.to_fetch, concurrency=config.fetch_concurrency, should_stop=stopper
     ):
         if error is None:
             try:
-                family_write(supplier=supplier, entry=entry, record=record, run_id=run.pk)
+                family_write(
+                    supplier=supplier,
+                    entry=entry,
+                    record=download.record,
+                    run_id=run.pk,
+                    download=download,
+                )
             except Exception as exc:  # the family's transaction was rolled back whole
                 error = exc
         if error is not None:
-            _record_family_failure(run, entry, error)
+            _record_family_failure(run, supplier, entry, error)
         progress.advance()
     progress.finish()
 
@@ -283,8 +294,10 @@ def _log_failure(what: str, error: BaseException) -> None:
         log.error("%s failed: %s", what, describe(error), exc_info=error)
 
 
-def _record_family_failure(run, entry, error: BaseException) -> None:
+def _record_family_failure(run, supplier, entry, error: BaseException) -> None:
     _log_failure(f"family {entry.family_sku}", error)
+    if isinstance(error, BrokenFamilyFile):
+        family_keep_broken(supplier, entry, error)
     runs.item_record(
         run.pk,
         kind=SyncItem.Kind.FAMILY,
@@ -363,10 +376,16 @@ def retry_items_direct(run: SyncRun, items) -> SyncRun:
                 url=url, hash=token, supplier_code=supplier.code, family_sku=key, line_number=0
             )
             try:
-                record = family_fetch(entry, config=config, fetcher=fetcher)
-                family_write(supplier=supplier, entry=entry, record=record, run_id=run.pk)
+                download = family_fetch(entry, config=config, fetcher=fetcher)
+                family_write(
+                    supplier=supplier,
+                    entry=entry,
+                    record=download.record,
+                    run_id=run.pk,
+                    download=download,
+                )
             except Exception as exc:
-                _record_family_failure(run, entry, exc)
+                _record_family_failure(run, supplier, entry, exc)
     image_urls = [url for kind, _, url, _ in items if kind == SyncItem.Kind.IMAGE]
     image_urls += images_missing_for_supplier(supplier.pk)
     _download_images(run, sorted(set(image_urls)), config, fetcher, NoProgress(), lambda: False)

@@ -1,14 +1,16 @@
 """One product family: fetch its JSON, parse it, and write it in one transaction.
 
 ``family_fetch`` touches no database and may run in any thread. ``family_write`` does the
-database work with a constant number of queries whatever the number of variants: bulk upserts
-on the natural keys, then replacement of the family's price tiers and image declarations.
-Writing the same record twice leaves the same rows.
+database work with a constant number of queries whatever the number of variants, positions,
+options and costs: bulk upserts on the natural keys, then replacement of the family's price
+tiers (every region), print data and image declarations, and the file itself, kept. Writing
+the same record twice leaves the same rows.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -17,11 +19,15 @@ from django.utils import timezone
 
 from catalog.models import PriceTier, Product, Supplier, Variant, VariantMedia
 from promidata_sync.conf import SyncConfig
-from promidata_sync.feed import FamilyRecord, ImportEntry, parse_family
+from promidata_sync.feed import FamilyRecord, FeedDataError, ImportEntry, parse_family
 from promidata_sync.fetching import Fetcher
 from promidata_sync.models import ImageSource, SyncItem, VariantImage
+from promidata_sync.services.family_files import compress, family_file_keep
 from promidata_sync.services.feed_index import category_ids_for
+from promidata_sync.services.print_rows import print_data_replace
 from promidata_sync.services.runs import item_record, items_plan
+
+log = logging.getLogger(__name__)
 
 PRODUCT_FIELDS = [
     "supplier_sku",
@@ -31,14 +37,43 @@ PRODUCT_FIELDS = [
     "descriptions",
     "category",
     "brand",
+    "short_descriptions",
+    "meta",
+    "web_shop_information",
+    "secondary_categories",
+    "default_products",
+    "release_date",
+    "videos",
+    "documents",
+    "sample_prices",
+    "certificates",
+    "forbidden_regions",
+    "extra",
     "is_active",
     "last_seen_at",
     "updated_at",
+]
+# Packaging fields of ``PackagingRecord`` that are columns of Variant under the same name.
+PACKAGING_FIELDS = [
+    "carton_length_cm",
+    "carton_width_cm",
+    "carton_height_cm",
+    "carton_weight_net_kg",
+    "carton_weight_gross_kg",
+    "carton_quantity",
+    "item_box_length_cm",
+    "item_box_width_cm",
+    "item_box_height_cm",
+    "item_weight_with_accessories_kg",
 ]
 VARIANT_FIELDS = [
     "supplier_sku",
     "ean",
     "names",
+    "descriptions",
+    "short_descriptions",
+    "meta",
+    "web_shop_information",
     "color",
     "size",
     "search_color",
@@ -51,25 +86,57 @@ VARIANT_FIELDS = [
     "depth_mm",
     "country_of_origin",
     "customs_tariff_number",
+    "hex_color",
+    "pms_color",
+    "filters",
+    "fragile",
+    "usb_item",
+    "delivery_days",
+    "delivery_texts",
+    "release_date",
+    "videos",
+    "documents",
+    *PACKAGING_FIELDS,
+    "battery",
     "price_region",
     "minimum_order_quantity",
     "quantity_increment",
+    "region_terms",
+    "extra",
     "position",
     "is_active",
     "updated_at",
 ]
 
 
+class BrokenFamilyFile(FeedDataError):
+    """A family file that could not be parsed; ``content`` is what the feed sent, to keep."""
+
+    def __init__(self, message: str, *, content: bytes):
+        super().__init__(message)
+        self.content = content
+
+
+@dataclass(frozen=True)
+class FamilyDownload:
+    """A fetched and parsed family file: the record, and the bytes to keep (compressed)."""
+
+    record: FamilyRecord
+    content: bytes
+    compressed: bytes
+
+
 @dataclass
 class FamilyWriteResult:
     """What ``family_write`` did.
 
-    ``missing_image_urls`` are the declared images with no stored bytes, to be downloaded
-    after commit; with a run, ``new_image_urls`` are those of them the run had not planned
-    yet. ``counted`` is False when the run had already counted this family (a second
-    delivery of the same job), in which case nothing new was planned either.
-    ``known_image_urls`` are the declared images whose bytes are stored (linked already), to
-    be revalidated with a conditional GET after commit; ``new_image_urls`` covers them too.
+    ``missing_image_urls`` are the declared images (variants' and print positions') with no
+    stored bytes, to be downloaded after commit; with a run, ``new_image_urls`` are those of
+    them the run had not planned yet. ``counted`` is False when the run had already counted
+    this family (a second delivery of the same job), in which case nothing new was planned
+    either. ``known_image_urls`` are the declared images whose bytes are stored (linked
+    already), to be revalidated with a conditional GET after commit; ``new_image_urls``
+    covers them too.
     """
 
     product_id: int
@@ -78,29 +145,40 @@ class FamilyWriteResult:
     variants_deactivated: int
     price_tiers: int
     images_linked: int
+    print_options: int = 0
     missing_image_urls: list[str] = field(default_factory=list)
     known_image_urls: list[str] = field(default_factory=list)
     new_image_urls: list[str] = field(default_factory=list)
     counted: bool = True
 
 
-def family_fetch(entry: ImportEntry, *, config: SyncConfig, fetcher: Fetcher) -> FamilyRecord:
-    """Fetch and parse one family JSON. Raises ``FetchError`` or ``FeedDataError``.
+def family_fetch(entry: ImportEntry, *, config: SyncConfig, fetcher: Fetcher) -> FamilyDownload:
+    """Fetch, parse and compress one family file. Raises ``FetchError``, or
+    ``BrokenFamilyFile`` (a ``FeedDataError`` carrying the bytes, to keep them anyway).
 
     Any number of threads may fetch at once, but at most ``config.parse_concurrency`` parse at
     once in this process: decoding is where a family's memory goes (a 20 MB file may take
     hundreds of MB while decoded), so memory is bounded by that, not by the fetch concurrency.
     """
-    fetched = fetcher.get(entry.url, max_bytes=config.max_family_bytes)
+    content = fetcher.get(entry.url, max_bytes=config.max_family_bytes).content
+    return family_parse(entry, content, config=config)
+
+
+def family_parse(entry: ImportEntry, content: bytes, *, config: SyncConfig) -> FamilyDownload:
+    """Parse (and compress) a family file's bytes, fetched now or kept from before."""
     with _parse_slots(config.parse_concurrency):
-        return parse_family(
-            fetched.content,
-            family_sku=entry.family_sku,
-            source_url=entry.url,
-            price_regions=config.price_regions,
-            languages=config.languages,
-            max_children=config.max_children_per_family,
-        )
+        try:
+            record = parse_family(
+                content,
+                family_sku=entry.family_sku,
+                source_url=entry.url,
+                price_regions=config.price_regions,
+                languages=config.languages,
+                max_children=config.max_children_per_family,
+            )
+        except FeedDataError as exc:
+            raise BrokenFamilyFile(str(exc), content=content) from exc
+    return FamilyDownload(record=record, content=content, compressed=compress(content))
 
 
 @functools.lru_cache(maxsize=4)
@@ -109,14 +187,39 @@ def _parse_slots(concurrency: int) -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(concurrency)
 
 
+def family_keep_broken(supplier: Supplier, entry: ImportEntry, error: BrokenFamilyFile) -> None:
+    """Keep the bytes of a family file that could not be parsed, with the reason. Best
+    effort: keeping the evidence must never stop the failure itself from being recorded."""
+    try:
+        with transaction.atomic():
+            family_file_keep(
+                supplier=supplier,
+                family_sku=entry.family_sku,
+                hash=entry.hash,
+                url=entry.url,
+                content=error.content,
+                error=str(error),
+            )
+    except Exception:
+        log.warning("could not keep the broken file of %s", entry.family_sku, exc_info=True)
+
+
 def family_write(
-    *, supplier: Supplier, entry: ImportEntry, record: FamilyRecord, run_id: int | None = None
+    *,
+    supplier: Supplier,
+    entry: ImportEntry,
+    record: FamilyRecord,
+    run_id: int | None = None,
+    download: FamilyDownload | None = None,
+    plan_images: bool = True,
 ) -> FamilyWriteResult:
-    """Upsert the family (product, variants, price tiers, image declarations, known media
-    links) and its hash in ONE transaction, so the stored hash always describes stored rows.
+    """Upsert the family (product, variants, every region's price tiers, print data, image
+    declarations, known media links), its file (``download``, when given) and its hash in
+    ONE transaction, so the stored hash and file always describe the stored rows.
 
     Variants that left the family are deactivated, never deleted; returning ones are
-    reactivated. ``run_id`` counters are bumped inside the same transaction.
+    reactivated. ``run_id`` counters are bumped inside the same transaction, and with
+    ``plan_images`` the images still to download (or revalidate) are planned on the run.
     Idempotent and safe to run twice or concurrently for the same family (upserts on natural
     keys; the product row lock serialises the rest). The parser has fitted every value to
     its column; should the database still refuse one, the whole family is rolled back (a
@@ -127,22 +230,7 @@ def family_write(
         category_id = category_ids_for({record.category_key}).get(record.category_key)
         existed = Product.objects.filter(supplier=supplier, sku=entry.family_sku).exists()
         (product,) = Product.objects.bulk_create(
-            [
-                Product(
-                    supplier=supplier,
-                    sku=entry.family_sku,
-                    supplier_sku=record.supplier_sku,
-                    promidata_hash=entry.hash,
-                    source_url=entry.url,
-                    names=record.names,
-                    descriptions=record.descriptions,
-                    category_id=category_id,
-                    brand=record.brand,
-                    is_active=True,
-                    last_seen_at=now,
-                    updated_at=now,
-                )
-            ],
+            [_product_row(supplier, entry, record, category_id, now)],
             update_conflicts=True,
             unique_fields=["supplier", "sku"],
             update_fields=PRODUCT_FIELDS,
@@ -157,10 +245,19 @@ def family_write(
             .exclude(pk__in=variant_ids.values())
             .update(is_active=False, updated_at=now)
         )
-        # A new family has no tiers or images yet: nothing to delete first.
+        # A new family has no tiers, print data or images yet: nothing to delete first.
         tiers = _replace_price_tiers(record, variant_ids, existed=existed)
-        linked, known, missing = _replace_images(record, variant_ids, existed=existed)
-        new, counted = [*missing, *known], True
+        images = _replace_images(record, variant_ids, existed=existed)
+        if download is not None:
+            family_file_keep(
+                supplier=supplier,
+                family_sku=entry.family_sku,
+                hash=entry.hash,
+                url=entry.url,
+                content=download.content,
+                compressed=download.compressed,
+            )
+        new, counted = [*images.missing, *images.known], True
         if run_id is not None:
             counted = item_record(
                 run_id,
@@ -178,11 +275,16 @@ def family_write(
                     # Known images count as reused when their revalidation answers 304.
                 },
             )
-            # Planned in the family's transaction, so that a run never looks finished while
-            # images it still needs are not counted; only URLs new to the run come back.
-            # Known URLs are planned too: a changed family revalidates its stored images.
-            planned = items_plan(run_id, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in new])
-            new = [url for url, _, _ in planned]
+            if plan_images:
+                # Planned in the family's transaction, so that a run never looks finished
+                # while images it still needs are not counted; only URLs new to the run come
+                # back. Known URLs too: a changed family revalidates its stored images.
+                items = [(u, u, "") for u in new]
+                new = [
+                    url for url, _, _ in items_plan(run_id, kind=SyncItem.Kind.IMAGE, items=items)
+                ]
+            else:
+                new = []
     if record.supplier_name and not supplier.name:
         Supplier.objects.filter(pk=supplier.pk, name="").update(name=record.supplier_name)
     return FamilyWriteResult(
@@ -191,11 +293,41 @@ def family_write(
         variants=len(variant_ids),
         variants_deactivated=deactivated,
         price_tiers=tiers,
-        images_linked=linked,
-        missing_image_urls=missing,
-        known_image_urls=known,
+        images_linked=images.linked,
+        print_options=images.print_options,
+        missing_image_urls=images.missing,
+        known_image_urls=images.known,
         new_image_urls=new,
         counted=counted,
+    )
+
+
+def _product_row(supplier, entry, record: FamilyRecord, category_id, now) -> Product:
+    return Product(
+        supplier=supplier,
+        sku=entry.family_sku,
+        supplier_sku=record.supplier_sku,
+        promidata_hash=entry.hash,
+        source_url=entry.url,
+        names=record.names,
+        descriptions=record.descriptions,
+        category_id=category_id,
+        brand=record.brand,
+        short_descriptions=record.short_descriptions,
+        meta=record.meta,
+        web_shop_information=record.web_shop_information,
+        secondary_categories=record.secondary_categories,
+        default_products=record.default_products,
+        release_date=record.release_date,
+        videos=list(record.videos),
+        documents=list(record.documents),
+        sample_prices=record.sample_prices,
+        certificates=record.certificates,
+        forbidden_regions=record.forbidden_regions,
+        extra=record.extra,
+        is_active=True,
+        last_seen_at=now,
+        updated_at=now,
     )
 
 
@@ -209,6 +341,10 @@ def _upsert_variants(product: Product, record: FamilyRecord, now) -> dict[str, i
             supplier_sku=v.supplier_sku,
             ean=v.ean,
             names=v.names,
+            descriptions=v.descriptions,
+            short_descriptions=v.short_descriptions,
+            meta=v.meta,
+            web_shop_information=v.web_shop_information,
             color=v.color,
             size=v.size,
             search_color=v.search_color,
@@ -221,9 +357,23 @@ def _upsert_variants(product: Product, record: FamilyRecord, now) -> dict[str, i
             depth_mm=v.depth_mm,
             country_of_origin=v.country_of_origin,
             customs_tariff_number=v.customs_tariff_number,
+            hex_color=v.hex_color,
+            pms_color=v.pms_color,
+            filters=v.filters,
+            fragile=v.fragile,
+            usb_item=v.usb_item,
+            delivery_days=v.delivery_days,
+            delivery_texts=v.delivery_texts,
+            release_date=v.release_date,
+            videos=list(v.videos),
+            documents=list(v.documents),
+            **{name: getattr(v.packaging, name) for name in PACKAGING_FIELDS},
+            battery=v.battery,
             price_region=v.price_region,
             minimum_order_quantity=v.minimum_order_quantity,
             quantity_increment=v.quantity_increment,
+            region_terms=v.region_terms,
+            extra=v.extra,
             position=position,
             is_active=True,
             updated_at=now,
@@ -260,17 +410,23 @@ def _replace_price_tiers(
         for v in record.variants
         for t in v.price_tiers
     ]
-    PriceTier.objects.bulk_create(tiers, batch_size=1000)
+    PriceTier.objects.bulk_create(tiers, batch_size=2000)
     return len(tiers)
+
+
+@dataclass
+class _ImagesWritten:
+    linked: int
+    known: list[str]
+    missing: list[str]
+    print_options: int
 
 
 def _replace_images(
     record: FamilyRecord, variant_ids: dict[str, int], *, existed: bool
-) -> tuple[int, list[str], list[str]]:
-    """Store the declared image URLs and link those whose bytes are already stored.
-
-    Returns (links made, URLs already stored, URLs that still need a download).
-    """
+) -> _ImagesWritten:
+    """Store the declared image URLs of variants and print positions (with the print data),
+    and link those whose bytes are already stored. One lookup of stored media for all."""
     ids = list(variant_ids.values())
     if existed:
         VariantImage.objects.filter(variant_id__in=ids).delete()
@@ -284,17 +440,27 @@ def _replace_images(
         for v in record.variants
         for image in v.images
     ]
-    VariantImage.objects.bulk_create(declared, batch_size=1000)
-    urls = {d.url for d in declared}
+    VariantImage.objects.bulk_create(declared, batch_size=2000)
+    urls = {d.url for d in declared} | {
+        image.url
+        for v in record.variants
+        for position in v.print_positions
+        for image in position.images
+    }
     stored = dict(
         ImageSource.objects.filter(url__in=urls, media__isnull=False).values_list("url", "media_id")
     )
+    printed = print_data_replace(record, variant_ids, existed=existed, stored_media=stored)
     if existed:
         VariantMedia.objects.filter(variant_id__in=ids).delete()
     links = media_links_for(declared, stored)
-    VariantMedia.objects.bulk_create(links, batch_size=1000)
-    missing = sorted(urls - stored.keys())
-    return len(links), sorted(stored), missing
+    VariantMedia.objects.bulk_create(links, batch_size=2000)
+    return _ImagesWritten(
+        linked=len(links),
+        known=sorted(stored),
+        missing=sorted(urls - stored.keys()),
+        print_options=printed.options,
+    )
 
 
 def media_links_for(declared, stored: dict[str, int]) -> list[VariantMedia]:

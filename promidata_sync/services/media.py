@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from catalog.models import Media, VariantMedia
+from catalog.models import Media, PrintPositionImage, VariantMedia
 from promidata_sync.conf import SyncConfig
 from promidata_sync.fetching import Fetcher
 from promidata_sync.imaging import ImageInfo, inspect_image
@@ -262,7 +263,9 @@ def _unlink_replaced(url: str, old_media_id: int) -> None:
 
 
 def image_link(url: str, media_id: int) -> int:
-    """Create the ``VariantMedia`` links of every variant that declares ``url``."""
+    """Create the ``VariantMedia`` links of every variant that declares ``url``, and point
+    every print position image of ``url`` at the media."""
+    PrintPositionImage.objects.filter(url=url).exclude(media_id=media_id).update(media_id=media_id)
     declared = list(VariantImage.objects.filter(url=url).only("variant_id", "url", "position"))
     links = media_links_for(declared, {url: media_id})
     VariantMedia.objects.bulk_create(
@@ -295,21 +298,26 @@ def images_pending_for_run(run_id: int) -> list[str]:
 
 
 def images_missing_for_supplier(supplier_id: int) -> list[str]:
-    """Image URLs that active variants of the supplier declare but that have no stored media.
+    """Image URLs that active variants (or their print positions) of the supplier declare but
+    that have no stored media.
 
-    One query. Lets a sync pick up images a previous run could not store.
+    Two queries. Lets a sync pick up images a previous run could not store.
     """
-    from django.db.models import Exists, OuterRef
-
     stored = ImageSource.objects.filter(url=OuterRef("url"), media__isnull=False)
+    variant_urls = VariantImage.objects.filter(
+        variant__product__supplier_id=supplier_id,
+        variant__is_active=True,
+        variant__product__is_active=True,
+    )
+    position_urls = PrintPositionImage.objects.filter(
+        position__variant__product__supplier_id=supplier_id,
+        position__variant__is_active=True,
+        position__variant__product__is_active=True,
+    )
     return sorted(
-        set(
-            VariantImage.objects.filter(
-                variant__product__supplier_id=supplier_id,
-                variant__is_active=True,
-                variant__product__is_active=True,
-            )
-            .filter(~Exists(stored))
-            .values_list("url", flat=True)
-        )
+        {
+            url
+            for declared in (variant_urls, position_urls)
+            for url in declared.filter(~Exists(stored)).values_list("url", flat=True)
+        }
     )

@@ -34,7 +34,12 @@ from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.queue.leases import broker_lease
 from promidata_sync.redaction import mask_url
 from promidata_sync.services import runs
-from promidata_sync.services.families import family_fetch, family_write
+from promidata_sync.services.families import (
+    BrokenFamilyFile,
+    family_fetch,
+    family_keep_broken,
+    family_write,
+)
 from promidata_sync.services.feed_index import categories_sync, index_fetch
 from promidata_sync.services.media import (
     image_fetch,
@@ -189,9 +194,13 @@ def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, ha
     )
     report_progress("product", 30)
     config = SyncConfig.from_settings()
-    record = family_fetch(entry, config=config, fetcher=_fetcher(config))
+    try:
+        download = family_fetch(entry, config=config, fetcher=_fetcher(config))
+    except BrokenFamilyFile as exc:
+        family_keep_broken(supplier, entry, exc)  # what the feed sent, for the operator
+        raise
     report_progress("variants", 70)
-    result, missing = _write_family(supplier, entry, record, run_id)
+    result, missing = _write_family(supplier, entry, download, run_id)
     runs.run_finish_if_complete(run_id)
     return {
         "family_sku": family_sku,
@@ -203,10 +212,16 @@ def family_stage(*, run_id: int, supplier_id: int, family_sku: str, url: str, ha
     }
 
 
-def _write_family(supplier, entry, record, run_id):
+def _write_family(supplier, entry, download, run_id):
     """Write the family; send its missing images once the transaction has committed."""
     with transaction.atomic():
-        result = family_write(supplier=supplier, entry=entry, record=record, run_id=run_id)
+        result = family_write(
+            supplier=supplier,
+            entry=entry,
+            record=download.record,
+            run_id=run_id,
+            download=download,
+        )
         if result.counted:
             missing = list(result.new_image_urls)
         else:

@@ -29,12 +29,23 @@ def parse(data, **kwargs):
     return parse_family(data, **kwargs)
 
 
-def sell(variant) -> list[tuple[int, Decimal]]:
-    return [(t.min_quantity, t.price) for t in variant.price_tiers if t.kind == "sell"]
+def sell(variant, region: str | None = None) -> list[tuple[int, Decimal]]:
+    """The selling tiers of ``region`` (default: the variant's preferred region)."""
+    region = variant.price_region if region is None else region
+    return [
+        (t.min_quantity, t.price)
+        for t in variant.price_tiers
+        if t.kind == "sell" and t.region == region
+    ]
 
 
-def buy(variant) -> list[tuple[int, Decimal]]:
-    return [(t.min_quantity, t.price) for t in variant.price_tiers if t.kind == "buy"]
+def buy(variant, region: str | None = None) -> list[tuple[int, Decimal]]:
+    region = variant.price_region if region is None else region
+    return [
+        (t.min_quantity, t.price)
+        for t in variant.price_tiers
+        if t.kind == "buy" and t.region == region
+    ]
 
 
 # --------------------------------------------------------------------------- the S1 shape
@@ -82,7 +93,7 @@ def test_variant_values_come_from_the_child_not_the_root_summary():
     assert black.weight_g == Decimal(175)
     assert (black.length_mm, black.width_mm, black.height_mm) == (280, 127, 381)
     assert (black.diameter_mm, black.depth_mm) == (0, 0)
-    assert black.country_of_origin == "CHN"
+    assert black.country_of_origin == "CN"  # CHN: ISO 3166 alpha-3, stored as alpha-2
     assert black.customs_tariff_number == "42022290"
     assert black.price_region == "BENELUX"
     assert (black.minimum_order_quantity, black.quantity_increment) == (1, 1)
@@ -178,7 +189,9 @@ def test_region_preference_case_insensitive_and_reported_as_given():
 
     assert variant.price_region == "deu"
     assert sell(variant) == [(1, Decimal("2.0"))]
-    assert {t.region for t in variant.price_tiers} == {"deu"}
+    # Every region is kept; the preference only picks the one shown first.
+    assert {t.region for t in variant.price_tiers} == {"deu", "BENELUX"}
+    assert sell(variant, "BENELUX") == [(1, Decimal("3.0"))]
 
 
 def test_region_falls_back_to_the_first_key_present_and_is_configurable():
@@ -431,7 +444,7 @@ def test_size_axis_and_alternative_colour_names():
     assert variant.attributes["Größe"]["label"] == {"de": "Größe", "nl": "Maat"}
 
 
-def test_long_country_names_are_dropped_not_cut_and_weight_zero_stays_zero():
+def test_an_unknown_country_is_kept_as_sent_not_cut_and_weight_zero_stays_zero():
     child = make_child()
     child["NonLanguageDependedProductDetails"]["CountryOfOrigin"] = "Germany"
     child["NonLanguageDependedProductDetails"]["Weight"] = 0
@@ -440,9 +453,10 @@ def test_long_country_names_are_dropped_not_cut_and_weight_zero_stays_zero():
     record = parse(make_family(children=[child]))
     (variant,) = record.variants
 
-    # "GER" is not Germany's code (DEU is): a cut identifier would be wrong data.
-    assert variant.country_of_origin == ""
-    assert any("CountryOfOrigin of 7 characters dropped" in w for w in record.warnings)
+    # "GER" is not Germany's code (DEU is): a cut value would be wrong data; the raw one is
+    # kept for a person to read, with a warning.
+    assert variant.country_of_origin == "Germany"
+    assert any("'Germany' is not an ISO 3166 code" in w for w in record.warnings)
     assert variant.weight_g == Decimal(0)
     assert variant.length_mm is None
 

@@ -51,7 +51,7 @@ def test_the_limits_are_the_columns_they_protect():
     assert field_length(VariantImage, "url") == limits.URL_CHARS
     assert field_length(Variant, "ean") == limits.EAN_CHARS
     assert field_length(Variant, "customs_tariff_number") == limits.TARIFF_CHARS
-    assert field_length(Variant, "country_of_origin") == limits.COUNTRY_CHARS
+    assert field_length(Variant, "country_of_origin") == limits.RAW_COUNTRY_CHARS
     assert field_length(Variant, "search_color") == limits.SEARCH_COLOR_CHARS
     assert field_length(PriceTier, "region") == limits.REGION_CHARS
     assert field_length(VariantImage, "file_name") == limits.FILE_NAME_CHARS

@@ -1,9 +1,10 @@
-"""The dealer's catalog as the Promidata feed describes it.
+"""The dealer's catalog as the Promidata feed describes it: suppliers, categories, products
+(one per family file), variants (its ``ChildProducts``), their price tiers, stored images.
 
-One ``Product`` is one family file of the feed; its ``Variant`` rows are the file's
-``ChildProducts``. Rows are never deleted by a sync: what leaves the feed is deactivated and comes
-back to life when it returns. Every natural key has a named unique constraint, so that the sync
-can upsert and a job that runs twice changes nothing.
+Rows are never deleted by a sync: what leaves the feed is deactivated and comes back to life
+when it returns. Every natural key has a named unique constraint, so that the sync can upsert
+and a job that runs twice changes nothing. Everything the feed says is kept: structured
+columns for what shops filter and print on, ``extra`` JSON for the rest, every price region.
 """
 
 from django.db import models
@@ -70,6 +71,30 @@ class Product(models.Model):
         Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
     )
     brand = models.CharField(max_length=255, blank=True)
+    short_descriptions = models.JSONField(default=dict, blank=True, help_text="{language: text}")
+    meta = models.JSONField(
+        default=dict, blank=True, help_text="{language: {name, description, keywords}}"
+    )
+    web_shop_information = models.JSONField(
+        default=dict, blank=True, help_text="{language: {key: {label, value}}}"
+    )
+    secondary_categories = models.JSONField(default=list, blank=True)
+    default_products = models.JSONField(
+        default=dict, blank=True, help_text="{price region: default variant SKU}"
+    )
+    release_date = models.DateField(null=True, blank=True)
+    videos = models.JSONField(default=list, blank=True, help_text="[{url, description, file_name}]")
+    documents = models.JSONField(default=list, blank=True, help_text="InformationFiles as sent.")
+    sample_prices = models.JSONField(
+        default=dict, blank=True, help_text="SamplePriceCountryBased: {region: {tiers...}}."
+    )
+    certificates = models.JSONField(
+        default=dict, blank=True, help_text="ProductCertificates and RequiredCertificates as sent."
+    )
+    forbidden_regions = models.JSONField(default=list, blank=True)
+    extra = models.JSONField(
+        default=dict, blank=True, help_text="Everything else the family file says, as sent."
+    )
     is_active = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     # Complete Import.txt publications in a row that did not list this family; it is
@@ -113,6 +138,14 @@ class Variant(models.Model):
     supplier_sku = models.CharField(max_length=255, blank=True)
     ean = models.CharField(max_length=32, blank=True)
     names = models.JSONField(default=dict, blank=True)
+    descriptions = models.JSONField(default=dict, blank=True, help_text="{language: html}")
+    short_descriptions = models.JSONField(default=dict, blank=True)
+    meta = models.JSONField(
+        default=dict, blank=True, help_text="{language: {name, description, keywords}}"
+    )
+    web_shop_information = models.JSONField(
+        default=dict, blank=True, help_text="{language: {key: {label, value}}}"
+    )
     color = models.CharField(max_length=255, blank=True)
     size = models.CharField(max_length=255, blank=True)
     search_color = models.CharField(max_length=64, blank=True)
@@ -125,11 +158,55 @@ class Variant(models.Model):
     height_mm = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
     diameter_mm = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
     depth_mm = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
-    country_of_origin = models.CharField(max_length=3, blank=True)
+    country_of_origin = models.CharField(
+        max_length=64, blank=True, help_text="ISO 3166 alpha-2; an unknown value as sent."
+    )
     customs_tariff_number = models.CharField(max_length=32, blank=True)
+    hex_color = models.CharField(max_length=7, blank=True, help_text="#RRGGBB")
+    pms_color = models.CharField(max_length=64, blank=True)
+    filters = models.JSONField(
+        default=dict, blank=True, help_text="ProductFiltersByGroup: {name: value as sent}."
+    )
+    fragile = models.BooleanField(null=True, blank=True)
+    usb_item = models.BooleanField(null=True, blank=True)
+    delivery_days = models.PositiveIntegerField(null=True, blank=True)
+    delivery_texts = models.JSONField(default=dict, blank=True, help_text="{language: text}")
+    release_date = models.DateField(null=True, blank=True)
+    videos = models.JSONField(default=list, blank=True, help_text="[{url, description, file_name}]")
+    documents = models.JSONField(default=list, blank=True, help_text="InformationFiles as sent.")
+    carton_length_cm = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    carton_width_cm = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    carton_height_cm = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    carton_weight_net_kg = models.DecimalField(
+        max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    carton_weight_gross_kg = models.DecimalField(
+        max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    carton_quantity = models.PositiveIntegerField(null=True, blank=True)
+    item_box_length_cm = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    item_box_width_cm = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    item_box_height_cm = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    item_weight_with_accessories_kg = models.DecimalField(
+        max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    battery = models.JSONField(
+        default=dict, blank=True, help_text="NeedBatteries, BatteryWeight, BatteryInformation."
+    )
+    # The preferred region (PROMIDATA_PRICE_REGIONS) and its terms, for lists and summaries;
+    # every region's tiers are in PriceTier and every region's terms in region_terms.
     price_region = models.CharField(max_length=32, blank=True)
     minimum_order_quantity = models.PositiveIntegerField(null=True, blank=True)
     quantity_increment = models.PositiveIntegerField(null=True, blank=True)
+    region_terms = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{region: {currency, minimum_order_quantity, quantity_increment, "
+        "vat_percentage, vat_setting_id}}",
+    )
+    extra = models.JSONField(
+        default=dict, blank=True, help_text="Everything else the child says, as sent."
+    )
     position = models.PositiveIntegerField(default=0, help_text="Order within the family file.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -148,20 +225,35 @@ class Variant(models.Model):
         return self.sku
 
 
-class PriceTier(models.Model):
-    """A price break: from ``min_quantity`` pieces on, one piece costs ``price``."""
+class PriceBreak(models.Model):
+    """A price break of one region: from ``min_quantity`` pieces on, one piece (or, for a
+    cost, one unit of its calculation) costs ``price`` in ``currency``.
+
+    The same semantics for a variant's tiers, a print option's and a print cost's."""
 
     class Kind(models.TextChoices):
         SELL = "sell", "Recommended selling price"
         BUY = "buy", "General buying price"
 
-    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="price_tiers")
     region = models.CharField(max_length=32)
     kind = models.CharField(max_length=4, choices=Kind.choices)
     min_quantity = models.PositiveIntegerField()
     price = models.DecimalField(max_digits=14, decimal_places=4)
     currency = models.CharField(max_length=3, help_text="ISO 4217 (the feed's EURO is EUR).")
     on_request = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.region} {self.min_quantity}+ {self.price} {self.currency}"
+
+
+class PriceTier(PriceBreak):
+    """A price break of a variant, in one of its regions."""
+
+    Kind = PriceBreak.Kind
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="price_tiers")
 
     class Meta:
         ordering = ["variant_id", "region", "kind", "min_quantity"]
@@ -171,9 +263,6 @@ class PriceTier(models.Model):
                 name="catalog_pricetier_natural_uniq",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.region} {self.min_quantity}+ {self.price} {self.currency}"
 
 
 def media_upload_to(instance: "Media", filename: str) -> str:

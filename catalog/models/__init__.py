@@ -1,0 +1,39 @@
+"""The dealer's catalog: what the feed says about each product, its variants, prices and
+print options, and the stored images. ``products`` holds the articles, ``printing`` the
+decoration options a quote prices on top of them."""
+
+from catalog.models.printing import (
+    PrintCost,
+    PrintCostTier,
+    PrintOption,
+    PrintOptionTier,
+    PrintPosition,
+    PrintPositionImage,
+)
+from catalog.models.products import (
+    Category,
+    Media,
+    PriceTier,
+    Product,
+    Supplier,
+    Variant,
+    VariantMedia,
+    media_upload_to,
+)
+
+__all__ = [
+    "Category",
+    "Media",
+    "PriceTier",
+    "PrintCost",
+    "PrintCostTier",
+    "PrintOption",
+    "PrintOptionTier",
+    "PrintPosition",
+    "PrintPositionImage",
+    "Product",
+    "Supplier",
+    "Variant",
+    "VariantMedia",
+    "media_upload_to",
+]

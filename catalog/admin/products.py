@@ -9,7 +9,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog.admin.common import BR, ReadOnlyAdmin, counts_by, muted, thumbnail
+from catalog.admin.printing import PRINT_DETAILS, print_table, region_table
 from catalog.models import Category, PriceTier, Product, Variant, VariantMedia
+from promidata_sync.admin.family_files import download_url
+from promidata_sync.models import FamilyFile
 from promidata_sync.redaction import mask_url
 
 THUMBS_PER_VARIANT = 8
@@ -142,13 +145,56 @@ class ProductAdmin(ReadOnlyAdmin):
         "name_list",
         "category",
         "brand",
+        "descriptions",
+        "short_descriptions",
+        "meta",
+        "web_shop_information",
+        ("release_date", "secondary_categories", "default_products"),
+        ("videos", "documents"),
+        ("sample_prices", "certificates", "forbidden_regions"),
+        "extra",
         "is_active",
         "last_seen_at",
         "promidata_hash",
         "source",
+        "feed_files",
         "created_at",
         "updated_at",
     )
+
+    @admin.display(description="Feed files")
+    def feed_files(self, product):
+        """The kept versions of the family file, newest first, each downloadable; one that
+        could not be used says why."""
+        versions = (
+            FamilyFile.objects.filter(supplier_id=product.supplier_id, family_sku=product.sku)
+            .order_by("-fetched_at", "-pk")
+            .defer("content")
+        )
+        rows = [
+            (
+                download_url(kept),
+                kept.hash[:12],
+                "current" if kept.hash == product.promidata_hash else "kept",
+                f"{kept.size:,}",
+                f"{kept.stored_size:,}",
+                kept.fetched_at.strftime("%Y-%m-%d %H:%M"),
+                kept.error or "",
+            )
+            for kept in versions
+        ]
+        if not rows:
+            return muted("no kept file (synced before files were kept)")
+        return format_html(
+            '<table class="pd-files"><thead><tr><th>Version</th><th></th><th>Bytes</th>'
+            "<th>Stored</th><th>Fetched</th><th>Problem</th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                '<tr><td><a href="{}" download>{}</a></td><td>{}</td><td>{}</td><td>{}</td>'
+                '<td>{}</td><td class="pd-error">{}</td></tr>',
+                rows,
+            ),
+        )
 
     def annotate_page(self, products):
         """Variant counts and the main image (the first variant's position-0 image)."""
@@ -206,16 +252,29 @@ class VariantAdmin(ReadOnlyAdmin):
         "supplier_sku",
         "ean",
         "names",
+        "descriptions",
+        "short_descriptions",
+        "meta",
+        "web_shop_information",
         "color",
         "size",
         "search_color",
+        ("hex_color", "pms_color"),
         "attributes",
+        "filters",
+        ("fragile", "usb_item"),
         ("weight_g", "length_mm", "width_mm", "height_mm", "diameter_mm", "depth_mm"),
         ("country_of_origin", "customs_tariff_number"),
-        ("minimum_order_quantity", "quantity_increment"),
-        "price_region",
+        ("carton_length_cm", "carton_width_cm", "carton_height_cm", "carton_quantity"),
+        ("carton_weight_net_kg", "carton_weight_gross_kg"),
+        ("item_box_length_cm", "item_box_width_cm", "item_box_height_cm"),
+        ("item_weight_with_accessories_kg", "battery"),
+        ("delivery_days", "delivery_texts", "release_date"),
+        ("videos", "documents"),
         "prices",
+        "print_data",
         "images",
+        "extra",
         "position",
         "is_active",
         "updated_at",
@@ -227,7 +286,7 @@ class VariantAdmin(ReadOnlyAdmin):
     def get_object(self, request, object_id, from_field=None):
         variant = super().get_object(request, object_id, from_field)
         if variant is not None:
-            prefetch_related_objects([variant], *VARIANT_DETAILS)
+            prefetch_related_objects([variant], *VARIANT_DETAILS, *PRINT_DETAILS)
         return variant
 
     @admin.display(description="Product", ordering="product__sku")
@@ -239,9 +298,15 @@ class VariantAdmin(ReadOnlyAdmin):
     def supplier_code(self, variant):
         return variant.product.supplier.code
 
-    @admin.display(description="Prices")
+    @admin.display(description="Prices (every region)")
     def prices(self, variant):
-        return price_lines(variant)
+        return region_table(
+            variant.price_tiers.all(), variant.region_terms, preferred=variant.price_region
+        )
+
+    @admin.display(description="Print positions, options and costs")
+    def print_data(self, variant):
+        return print_table(variant, settings.PROMIDATA_LANGUAGES)
 
     @admin.display(description="Images")
     def images(self, variant):

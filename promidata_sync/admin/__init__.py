@@ -1,8 +1,9 @@
-"""Admin of promidata_sync: sync runs (``runs``), the queue dashboard (``dashboard``) and the
-actions that operate syncs (``actions``), also used by the supplier admin in ``catalog``.
+"""Admin of promidata_sync: sync runs (``runs``), the kept family files (``family_files``),
+the queue dashboard (``dashboard``) and the actions that operate syncs (``actions``), also
+used by the supplier admin in ``catalog``.
 
 Starting, stopping and retrying need the permission ``promidata_sync.operate_sync``
 (``permissions``); looking needs the usual view permissions.
 """
 
-from promidata_sync.admin import runs  # noqa: F401  (registers SyncRunAdmin)
+from promidata_sync.admin import family_files, runs  # noqa: F401  (register the admins)

@@ -27,7 +27,7 @@ from promidata_sync.admin.actions import (
 )
 from promidata_sync.admin.permissions import OperateSyncAdminMixin, can_operate, require_operate
 from promidata_sync.api import stop_sync
-from promidata_sync.models import Job, SyncItem, SyncRun
+from promidata_sync.models import FamilyFile, Job, SyncItem, SyncRun
 from promidata_sync.queue.broker import QUEUES
 
 JOBS_SHOWN = 100
@@ -189,6 +189,23 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
         ]
         failures = run.items.filter(state=SyncItem.State.FAILED)
         warned = run.items.filter(warning_count__gt=0)
+        shown = list(failures.order_by("kind", "id")[:FAILURES_SHOWN])
+        # The kept file of each failed family (a broken one is kept to show what was sent).
+        kept = dict(
+            FamilyFile.objects.filter(
+                supplier_id=run.supplier_id,
+                family_sku__in=[i.key for i in shown if i.kind == SyncItem.Kind.FAMILY],
+            )
+            .order_by("family_sku", "fetched_at")
+            .values_list("family_sku", "pk")
+        )
+        for item in shown:
+            file_id = kept.get(item.key) if item.kind == SyncItem.Kind.FAMILY else None
+            item.file_url = (
+                reverse("admin:promidata_sync_familyfile_download", args=[file_id])
+                if file_id
+                else ""
+            )
         return {
             "can_operate": can_operate(request.user),
             "can_retry": has_failures(run),
@@ -196,7 +213,7 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
             "job_stages": stages,
             "jobs_total": sum(sum(s["counts"]) for s in stages),
             "jobs": run.jobs.order_by(JOB_STATE_ORDER, "-id")[:JOBS_SHOWN],
-            "failures": failures.order_by("kind", "id")[:FAILURES_SHOWN],
+            "failures": shown,
             "failures_total": failures.count(),
             "warned_items": warned.order_by("kind", "id")[:WARNED_ITEMS_SHOWN],
             "warned_total": warned.count(),

@@ -34,6 +34,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .feedgen import CATEGORIES, PRODUCT_NOUNS, ean13, render_categories_csv
+from .sample_whole import NINE_LOCALE_REGIONS, PrintData, Rich, Whole
+from .sample_whole import apply as apply_whole
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -111,6 +113,12 @@ def _polygon(points: list[tuple[float, float]]) -> Predicate:
 
 def _any(*predicates: Predicate) -> Predicate:
     return lambda u, v: any(p(u, v) for p in predicates)
+
+
+def _frame(x0: float, y0: float, x1: float, y1: float, width: float) -> Predicate:
+    """The outline of a rectangle: the marked print area of a position image."""
+    outer, inner = _rect(x0, y0, x1, y1), _rect(x0 + width, y0 + width, x1 - width, y1 - width)
+    return lambda u, v: outer(u, v) and not inner(u, v)
 
 
 # Layers per shape, drawn in order: (predicate, palette index). Palette: 0 background,
@@ -222,6 +230,23 @@ _SHAPES: dict[str, list[tuple[Predicate, int]]] = {
         (_ellipse(0.5, 0.68, 0.05, 0.05), 3),
     ],
 }
+# Print-position images: the product with its print area framed (light on dark products, dark
+# on light ones); technical drawings: the outline only.
+_SHAPES.update(
+    {
+        "bag_front": [*_SHAPES["bag"], (_frame(0.30, 0.48, 0.70, 0.82, 0.035), 3)],
+        "bag_back": [*_SHAPES["bag"], (_frame(0.26, 0.42, 0.74, 0.62, 0.035), 3)],
+        "mug_side": [*_SHAPES["mug"], (_frame(0.28, 0.40, 0.62, 0.74, 0.035), 4)],
+        "pen_barrel": [*_SHAPES["pen"], (_frame(0.38, 0.38, 0.66, 0.66, 0.03), 4)],
+        "powerbank_front": [*_SHAPES["powerbank"], (_frame(0.34, 0.50, 0.66, 0.78, 0.03), 3)],
+        "powerbank_back": [*_SHAPES["powerbank"], (_frame(0.32, 0.24, 0.68, 0.76, 0.03), 3)],
+        "drawing": [
+            (_frame(0.16, 0.16, 0.84, 0.84, 0.02), 4),
+            (_segment((0.16, 0.92), (0.84, 0.92), 0.01), 4),
+            (_segment((0.92, 0.16), (0.92, 0.84), 0.01), 4),
+        ],
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -294,6 +319,17 @@ IMAGES: tuple[ImageSpec, ...] = (
     ImageSpec("tshirt_black", "tshirt", "black", 80, "jpg", _BG_MINT),
     ImageSpec("bottle_black", "bottle", "black", 56, "png", _BG_WARM),
     ImageSpec("mug_black", "mug", "black", 64, "jpg", _BG_COOL),
+    # print-position images and technical drawings of the whole-feed families
+    ImageSpec("area_bag_front", "bag_front", "navy", 64, "png", _BG_WARM),
+    ImageSpec("area_bag_back", "bag_back", "navy", 64, "png", _BG_WARM),
+    ImageSpec("area_mug", "mug_side", "white", 56, "png", _BG_SLATE),
+    ImageSpec("area_pen", "pen_barrel", "black", 48, "png", _BG_MINT),
+    ImageSpec("area_power_front", "powerbank_front", "black", 64, "png", _BG_COOL),
+    ImageSpec("area_power_back", "powerbank_back", "black", 64, "png", _BG_COOL),
+    ImageSpec("drawing_bag", "drawing", "white", 48, "png", (250, 250, 250)),
+    ImageSpec("drawing_mug", "drawing", "white", 56, "png", (250, 250, 250)),
+    ImageSpec("drawing_pen", "drawing", "white", 48, "png", (245, 245, 240)),
+    ImageSpec("drawing_power", "drawing", "white", 64, "png", (250, 250, 250)),
 )
 
 
@@ -448,6 +484,8 @@ class Family:
     on_request_tier: bool = False
     no_buy_prices: bool = False
     tweaks: tuple[Tweak, ...] = field(default=())
+    #: Regions, print data and rich fields (sample_whole.py); None = a plain family.
+    whole: Whole | None = None
 
     @property
     def sku(self) -> str:
@@ -635,8 +673,52 @@ FAMILIES: tuple[Family, ...] = (
     Family("A360", "CMSOCK_CS03", _SOCKS, "Cosy", "cotton", (
         _v("grey", "sock_grey", "4.40", "47-50"),
     )),
+    # ---- the whole feed (sample_whole.py): regions, print data, rich fields, real sizes
+    Family("A23", "700100", _BAG, "Kirkby Plus", "rpet", (
+        _v("navy", "bag_navy bag_detail bag_black", "5.95"),
+        _v("black", "bag_black bag_detail", "5.95"),
+    ), whole=Whole(
+        regions=NINE_LOCALE_REGIONS,
+        price_traps=True,
+        print=PrintData("inline", 2, 2, 1, ("area_bag_front", "area_bag_back")),
+        rich=Rich(video="list", release="2019-08-16", origins=("CHN", "CN"),
+                  tariff="4202 2290", hex_in="languages", drawing="drawing_bag",
+                  secondary=(_PACK,)),
+    )),
+    Family("A23", "700200", _MUG, "Sintra Duo", "ceramic", (
+        _v("white", "mug_white", "7.20"),
+        _v("black", "mug_black", "7.40"),
+    ), whole=Whole(
+        regions=NINE_LOCALE_REGIONS,
+        print=PrintData("referenced", 3, 2, 2, ("area_mug",), duplicate_in_child=1,
+                        dangling=True),
+        rich=Rich(video="string", release="01.05.2025", origins=("DEU", "DE"),
+                  tariff="69120021", hex_in="nld", drawing="drawing_mug", unknown_keys=False),
+    )),
+    Family("A23", "700300", _POWER, "Volt 20000", "plastic", (
+        _v("black", "powerbank_black", "24.90"),
+        _v("grey", "powerbank_black", "24.90"),
+        _v("blue", "powerbank_black", "25.90"),
+        _v("white", "powerbank_black", "25.90"),
+    ), whole=Whole(
+        regions=NINE_LOCALE_REGIONS,
+        print=PrintData("inline", 8, 7, 2, ("area_power_front", "area_power_back")),
+        rich=Rich(video="list", release="2019-08-16", origins=("CN",), tariff="8507 6000",
+                  hex_in="languages", drawing="drawing_power"),
+    )),
+    Family("A130", "900100", _PEN, "Clicker Pro", "plastic", (
+        _v("black", "pen_black", "0.65"),
+        _v("blue", "pen_black", "0.65"),
+    ), whole=Whole(
+        print=PrintData("inline", 1, 4, 1, ("area_pen",)),
+        rich=Rich(video="none", release="01.05.2025", origins=("Germany", "ITA"),
+                  tariff="8523 5110", hex_in="languages", drawing="drawing_pen"),
+    )),
 )
 # fmt: on
+
+#: The families that carry the whole feed, with their price regions.
+WHOLE_FAMILIES = {f.sku: f.whole for f in FAMILIES if f.whole is not None}
 
 #: (what an importer must survive, family SKU showing it) — rendered into README.md.
 TRICKY_CASES: tuple[tuple[str, str], ...] = (
@@ -661,6 +743,69 @@ TRICKY_CASES: tuple[tuple[str, str], ...] = (
     ("no buying prices (GeneralBuyingPrice [])", "A360-CMSOCK_CS01"),
     ("Pattern A: the only child's Sku equals the root Sku", "A360-2111041 (all A360)"),
     ("three price regions: BENELUX, EURO, DEU", "A23 / A130 / A360"),
+    # the whole feed
+    (
+        "nine locale price regions (nl-NL ... sv-SE) in EURO, CHF, GBP and SEK, on children, "
+        "print options and costs; MOQ, step and VAT differ per region (8.1 % in de-CH, null in "
+        "fr-FR)",
+        "A23-700100 / A23-700200 / A23-700300",
+    ),
+    (
+        "an OnRequest tier (en-GB), a Price 0 tier with OnRequest false (sv-SE) and tiers in "
+        "descending order (de-CH), all in the first child",
+        "A23-700100",
+    ),
+    (
+        "print data inline: ImprintPositions[] with ImprintOptions[] and their ImprintCosts[]",
+        "A23-700100 / A23-700300 / A130-900100",
+    ),
+    (
+        "print data referenced: root ImprintReferences {hash: option}, positions' "
+        "ImprintOptionsReferences {hash: {Sku}}; options shared by the children are held once",
+        "A23-700200",
+    ),
+    ("a reference to a hash that ImprintReferences lacks (skip it, warn)", "A23-700200"),
+    ("a PositionCode repeated in one child (keep the first)", "A23-700200"),
+    (
+        'CalculationType "PerColor" besides "Unique" and "Multiplied" (keep it as sent); '
+        'Requirement {"Operator": "Always", "Amount": 0} or null',
+        "A23-700200",
+    ),
+    (
+        "position images with FileName null; the misspelled PositionInformation.MaxHeigth",
+        "A23-700100",
+    ),
+    ("VideoUrl as a list of {Url, Description, FileName}", "A23-700100"),
+    ("VideoUrl as a plain string", "A23-700200"),
+    ('ReleaseDate as "2019-08-16" and as "01.05.2025"', "A23-700100 / A23-700200"),
+    (
+        "carton data as numbers and as decimal-comma strings in "
+        "ProductDetails.{lang}.UnstructuredInformation (ItemBox*, NeedBatteries ...)",
+        "A23-700100",
+    ),
+    (
+        'CountryOfOrigin alpha-3 ("CHN", "DEU", "ITA"), alpha-2 and an unknown value ("Germany")',
+        "A23-700100 / A23-700200 / A130-900100",
+    ),
+    ('CustomsTariffNumber with a space ("8523 5110")', "A130-900100"),
+    (
+        'HexColor without "#" (in the language blocks or in NonLanguageDependedProductDetails), '
+        "PMSValue",
+        "A23-700100 / A23-700200",
+    ),
+    (
+        "keys no importer knows (V1Sku, GatewayInformation, WEEE, TexodataCategory): keep them",
+        "A23-700100 / A130-900100",
+    ),
+    (
+        "InformationFiles (a technical drawing), ShortDescription, Meta*, several "
+        "WebShopInformation keys, SecondaryCategories, DefaultProducts for every region",
+        "A23-700100",
+    ),
+    (
+        "realistic sizes: about 100 KB, and a 3 MB family (4 children, 8 positions of 7 options)",
+        "A23-700100 / A23-700300",
+    ),
 )
 
 
@@ -899,6 +1044,9 @@ def family_document(family: Family, urls: dict[str, str]) -> dict:
         "Warnings": {},
         "ChildProducts": children,
     }
+    if family.whole is not None:
+        prices = [v.price for v in family.variants]
+        apply_whole(doc, family.whole, prices, supplier, urls)
     for tweak in family.tweaks:
         tweak(doc)
     return doc
@@ -907,7 +1055,11 @@ def family_document(family: Family, urls: dict[str, str]) -> dict:
 # ---------------------------------------------------------------------- files
 
 
-def _json_bytes(document: dict) -> bytes:
+def _json_bytes(document: dict, *, compact: bool = False) -> bytes:
+    """Pretty-printed (the plain families, easy to read) or compact (the whole-feed families:
+    nine regions of print prices would triple in size with indentation)."""
+    if compact:
+        return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -947,6 +1099,9 @@ builder, not these files. The data is invented and the feed never contains a rea
 It deliberately includes the cases a correct importer must survive:
 
 {cases}
+- The whole-feed families (A23-700100 ... A130-900100) are written compact (pretty-printed \
+they would be three times the size); the others are pretty-printed. Their videos link to \
+`https://video.example.com/` (a reserved domain): a video is a link, not a file of the feed.
 - Import.txt itself: UTF-8 BOM, CRLF line endings, a blank line, an exact duplicate line and \
 a garbage line (`{GARBAGE_LINE}`).
 - CAT.csv: UTF-8 BOM, umlauts, a quoted field containing `;`, IMAGE URLs relative to CAT.csv.
@@ -965,7 +1120,7 @@ def render_files() -> dict[str, bytes]:
     family_urls = {key: f"../Images/{name}" for key, name in names.items()}
     entries = []
     for family in FAMILIES:
-        body = _json_bytes(family_document(family, family_urls))
+        body = _json_bytes(family_document(family, family_urls), compact=family.whole is not None)
         files[f"{family.supplier}/{family.sku}.json"] = body
         url = f"../{family.supplier}/{quote(family.sku, safe='')}.json"
         entries.append((url, hashlib.sha1(body).hexdigest().upper()))
@@ -1013,11 +1168,13 @@ def iter_relative_urls(files: dict[str, bytes]) -> Iterator[tuple[str, str]]:
 
 
 def _urls_in(node: object) -> Iterator[str]:
+    """Every ``Url`` in a document, except under ``VideoUrl``: videos are links to a video
+    platform (``https://video.example.com/...``), not files of the feed."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "Url" and isinstance(value, str):
                 yield value
-            else:
+            elif key != "VideoUrl":
                 yield from _urls_in(value)
     elif isinstance(node, list):
         for item in node:

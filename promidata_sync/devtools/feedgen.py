@@ -8,6 +8,15 @@ serve, and the same :class:`FeedSpec` always yields the same bytes.
 The family JSON follows the real key tree described in /work/shared/promidata-format.md
 (root = summary, variants in ``ChildProducts``, prices under ``ProductPriceCountryBased``).
 Pure Python: no Django imports, so it can be used from benchmarks and the CLI server alike.
+
+By default a family is small (one price region, no print data). :class:`FeedSpec` switches on
+the rest of a real file, each option on its own: ``regions`` (several price regions and
+currencies, e.g. :data:`NINE_LOCALE_REGIONS`), ``print_positions``/``print_options``/
+``print_costs`` with ``print_shape`` (print data inline or referenced, see
+:mod:`.feedgen_print`), ``rich`` (videos, documents, carton data, unknown keys...; see
+:mod:`.feedgen_rich`) and ``family_kb``/``heavy_every``/``heavy_kb`` (families padded out to a
+realistic size). :data:`WHOLE_FEED` switches them all on. :meth:`SyntheticFeed.expected`
+states, field by field, what a correct importer stores.
 """
 
 from __future__ import annotations
@@ -16,26 +25,70 @@ import csv
 import functools
 import hashlib
 import io
-import json
-import random
 import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from json.encoder import encode_basestring
 from typing import NamedTuple
 from urllib.parse import quote
+
+from . import feedgen_rich as rich
+from .feedgen_common import RegionPrices, prices_expected, prices_json, variant_regions
+from .feedgen_common import Template as _Template
+from .feedgen_common import dumps as _dumps
+from .feedgen_common import json_object as _json_object
+from .feedgen_common import jstr as _jstr
+from .feedgen_common import rng as _rng
+from .feedgen_layout import Layout, growth, paragraphs
+from .feedgen_print import (
+    PRINT_SHAPES,
+    FamilyPrint,
+    PrintLayout,
+    VariantPrint,
+    build_family_print,
+    variant_print,
+)
 
 __all__ = [
     "CATEGORIES",
     "CATEGORY_HEADER",
+    "NINE_LOCALE_REGIONS",
     "PRODUCT_NOUNS",
+    "WHOLE_FEED",
     "FeedSpec",
     "SyntheticFeed",
     "ean13",
     "render_categories_csv",
 ]
+
+#: The nine locale-keyed price regions of one real profile (section 2.6a), with their Valuta.
+NINE_LOCALE_REGIONS: tuple[tuple[str, str], ...] = (
+    ("nl-NL", "EURO"),
+    ("nl-BE", "EURO"),
+    ("de-DE", "EURO"),
+    ("de-CH", "CHF"),
+    ("fr-BE", "EURO"),
+    ("fr-FR", "EURO"),
+    ("es-ES", "EURO"),
+    ("en-GB", "GBP"),
+    ("sv-SE", "SEK"),
+)
+
+#: FeedSpec keyword arguments for "the whole feed": nine regions, three print positions of
+#: four options with two costs each, both print shapes, every rich field. Families come out at
+#: 180-340 KB (inline ones are bigger); every 100th family is padded to a 3 MB one.
+#: ``FeedSpec(suppliers=40, families_per_supplier=1000, **WHOLE_FEED)``.
+WHOLE_FEED: dict = {
+    "regions": NINE_LOCALE_REGIONS,
+    "print_positions": 3,
+    "print_options": 4,
+    "print_costs": 2,
+    "print_shape": "mixed",
+    "rich": True,
+    "heavy_every": 100,
+    "heavy_kb": 3072,
+}
 
 #: Column order of a real CAT.csv (section 3.1 of the format notes).
 CATEGORY_HEADER = ("KEY", "DE", "EN", "NL", "ICON", "IMAGE", "FR")
@@ -210,11 +263,33 @@ _BUY_PERCENT = ((1, 60), (250, 50))
 _FAMILY_SKU = re.compile(r"^(?P<code>.+)-F(?P<index>\d{5,})$")
 _POOL_ID = re.compile(r"^P(?P<n>\d{6})$")
 _DISTINCT_ID = re.compile(r"^(?P<code>[A-Z]\d+)-(?P<index>\d{5,})-(?P<slot>\d{2,})-(?P<k>\d+)$")
+_POSITION_ID = re.compile(r"^(?P<code>[A-Z]\d+)-(?P<index>\d{5,})-P(?P<k>\d{2,})-(?P<m>\d+)$")
+_DOCUMENT_ID = re.compile(r"^(?P<code>[A-Z]\d+)-(?P<index>\d{5,})-D0$")
+# The base URL probe families are rendered with when family sizes are calibrated.
+_PROBE_BASE = "http://127.0.0.1:65535/Profiles/Live/00000000-feed-4000-8000-5e1f5e1f5e1f"
 
 
 @dataclass
 class FeedSpec:
-    """Shape of a synthetic feed. Equal specs render byte-identical feeds."""
+    """Shape of a synthetic feed. Equal specs render byte-identical feeds.
+
+    Every option below ``region`` is off by default; the default spec renders the same bytes
+    as before they existed.
+
+    * ``regions``: (region key, Valuta) pairs, one ``ProductPriceCountryBased`` block each,
+      e.g. :data:`NINE_LOCALE_REGIONS`. None means ``((region, "EURO"),)``; when given,
+      ``region`` becomes its first key. With more than one region the blocks vary MOQ,
+      quantity step and VAT, and a few children carry an OnRequest tier, a tier priced 0
+      (OnRequest false) and tiers written in descending order.
+    * ``print_positions`` per child, ``print_options`` per position, ``print_costs`` per option;
+      ``print_shape``: "inline", "referenced" or "mixed" (odd family index inline, even
+      referenced).
+    * ``rich``: the other fields real files carry (see :mod:`.feedgen_rich`).
+    * ``family_kb``: pad families out to about this size with real data (print options and
+      positions, gallery images, longer descriptions); print data is added even when
+      ``print_positions`` is 0. ``heavy_every``: every Nth family (index % N == 0) is padded to
+      ``heavy_kb`` instead.
+    """
 
     suppliers: int = 2
     families_per_supplier: int = 10
@@ -226,6 +301,15 @@ class FeedSpec:
     languages: tuple[str, ...] = ("de", "en", "nl", "fr")
     seed: int = 1
     region: str = "EURO"
+    regions: tuple[tuple[str, str], ...] | None = None
+    print_positions: int = 0
+    print_options: int = 0
+    print_costs: int = 0
+    print_shape: str = "inline"
+    rich: bool = False
+    family_kb: int | None = None
+    heavy_every: int | None = None
+    heavy_kb: int = 3072
 
     def __post_init__(self) -> None:
         if self.suppliers < 0 or self.families_per_supplier < 0:
@@ -240,6 +324,27 @@ class FeedSpec:
         if not self.languages:
             raise ValueError("at least one language is required")
         self.languages = tuple(self.languages)
+        if self.regions is None:
+            self.regions = ((self.region, "EURO"),)
+        self.regions = tuple((str(key), str(valuta)) for key, valuta in self.regions)
+        keys = [key for key, _ in self.regions]
+        if not keys or len(set(keys)) != len(keys):
+            raise ValueError("regions must hold at least one region and no key twice")
+        if self.region not in ("EURO", keys[0]):
+            raise ValueError("region and regions disagree: region must be regions[0][0]")
+        self.region = keys[0]
+        if min(self.print_positions, self.print_options, self.print_costs) < 0:
+            raise ValueError("print_positions, print_options and print_costs must be >= 0")
+        if self.print_shape not in PRINT_SHAPES:
+            raise ValueError(f"print_shape must be one of {PRINT_SHAPES}")
+        if self.family_kb is not None and self.family_kb < 1:
+            raise ValueError("family_kb must be >= 1 (or None)")
+        if self.heavy_every is not None and (self.heavy_every < 1 or self.heavy_kb < 1):
+            raise ValueError("heavy_every and heavy_kb must be >= 1")
+
+    @property
+    def multi_region(self) -> bool:
+        return len(self.regions) > 1
 
 
 @dataclass(frozen=True)
@@ -247,10 +352,13 @@ class _FamilyState:
     """Mutable-by-replacement state of one family: which variant slots exist, price overrides.
 
     Slots are stable numbers (1, 2, ...), so removing a variant never renames the others.
+    Print options are named by their place in the family, (position, option).
     """
 
     slots: tuple[int, ...]
     first_price: tuple[tuple[int, Decimal], ...] = ()
+    option_prices: tuple[tuple[tuple[int, int], Decimal], ...] = ()
+    removed_options: frozenset[tuple[int, int, int]] = frozenset()  # (slot, position, option)
 
     def price_for(self, slot: int) -> Decimal | None:
         return dict(self.first_price).get(slot)
@@ -284,6 +392,12 @@ class SyntheticFeed:
         self._states: dict[tuple[str, int], _FamilyState] = {}
         # base_url -> (code, index) -> upper-case SHA-1 of the rendered family JSON.
         self._hashes: dict[str, dict[tuple[str, int], str]] = {}
+        # (shape, heavy) -> calibrated layout (family_kb / heavy_kb); computed on first use.
+        self._layouts: dict[tuple[str, bool], Layout] = {}
+        self._base_layout = Layout(
+            PrintLayout(spec.print_positions, spec.print_options, spec.print_costs, 1),
+            spec.images_per_variant,
+        )
 
     # ------------------------------------------------------------------ listing
 
@@ -343,29 +457,44 @@ class SyntheticFeed:
         return self._render(supplier_code, index, base_url)
 
     def image_png(self, image_id: str) -> bytes | None:
-        """A real 16x16 PNG for an image id this feed can reference, else None."""
+        """A real 16x16 PNG for an image id this feed can reference, else None.
+
+        Ids: gallery images (``A100-00001-01-0`` or pool ``P000003``), print-position images
+        (``A100-00001-P00-0``) and, with ``rich``, a technical drawing (``A100-00001-D0``).
+        """
         if not self._image_id_known(image_id):
             return None
         return _render_png(self.spec.seed, image_id)
 
     def _image_id_known(self, image_id: str) -> bool:
         spec = self.spec
+        match = _POSITION_ID.match(image_id)
+        if match:
+            if not self._known_family_id(match):
+                return False
+            layout = self._layout(match["code"], int(match["index"])).print
+            return int(match["k"]) < layout.positions and int(match["m"]) < layout.images
+        match = _DOCUMENT_ID.match(image_id)
+        if match:
+            return spec.rich and self._known_family_id(match)
         if spec.image_pool is not None:
             match = _POOL_ID.match(image_id)
             return bool(match) and int(match["n"]) < spec.image_pool
         match = _DISTINCT_ID.match(image_id)
-        if not match or match["code"] not in self._suppliers:
+        if not match or not self._known_family_id(match) or int(match["slot"]) < 1:
             return False
-        return (int(match["index"]) >= 1 and int(match["slot"]) >= 1) and int(
-            match["k"]
-        ) < spec.images_per_variant
+        return int(match["k"]) < self._layout(match["code"], int(match["index"])).images
+
+    def _known_family_id(self, match: re.Match) -> bool:
+        return match["code"] in self._suppliers and int(match["index"]) >= 1
 
     # ------------------------------------------------------------------ mutations
 
     def set_price(self, family_sku: str, variant_index: int, price: Decimal) -> None:
         """Set the first selling tier (Quantity 1) of the variant at ``variant_index``.
 
-        ``variant_index`` is the 0-based position in the family's current ChildProducts.
+        ``variant_index`` is the 0-based position in the family's current ChildProducts. Only
+        the first region of the spec changes.
         """
         code, index = self._locate(family_sku)
         with self._lock:
@@ -374,6 +503,56 @@ class SyntheticFeed:
             prices = dict(state.first_price)
             prices[slot] = Decimal(price)
             self._update(code, index, replace(state, first_price=tuple(sorted(prices.items()))))
+
+    def set_option_price(
+        self,
+        family_sku: str,
+        variant_index: int,
+        position_index: int,
+        option_index: int,
+        price: Decimal,
+    ) -> None:
+        """Set the first selling tier of a print option in the spec's first region.
+
+        The option is picked as it appears in ``expected()`` (0-based: the variant's "print"
+        list, then that position's "options"); options are shared by the children of a family,
+        so the price changes in every child that has the option (and, in the referenced shape,
+        its hash changes).
+        """
+        code, index = self._locate(family_sku)
+        with self._lock:
+            state = self._state(code, index)
+            key = self._option_key(code, index, state, variant_index, position_index, option_index)
+            prices = dict(state.option_prices)
+            prices[key] = Decimal(price)
+            self._update(code, index, replace(state, option_prices=tuple(sorted(prices.items()))))
+
+    def remove_option(
+        self, family_sku: str, variant_index: int, position_index: int, option_index: int
+    ) -> None:
+        """Drop one print option from one child (indices as for :meth:`set_option_price`).
+
+        Other children keep the option. A position whose last option goes stays, with an
+        empty option list.
+        """
+        code, index = self._locate(family_sku)
+        with self._lock:
+            state = self._state(code, index)
+            slot = state.slots[variant_index]
+            key = self._option_key(code, index, state, variant_index, position_index, option_index)
+            removed = state.removed_options | {(slot, *key)}
+            self._update(code, index, replace(state, removed_options=removed))
+
+    def _option_key(
+        self, code: str, index: int, state: _FamilyState, variant: int, position: int, option: int
+    ) -> tuple[int, int]:
+        if variant < 0 or position < 0 or option < 0:
+            raise IndexError("indices must be >= 0")
+        printed = self._model(code, index, "", state=state).variants[variant].print
+        if printed is None:
+            raise ValueError(f"{_family_sku(code, index)} carries no print data")
+        _, options = printed.positions[position]
+        return options[option].key
 
     def remove_variant(self, family_sku: str, variant_index: int) -> None:
         """Drop the variant at 0-based ``variant_index``; the last variant cannot be removed."""
@@ -385,7 +564,12 @@ class SyntheticFeed:
             slot = state.slots[variant_index]
             slots = tuple(s for s in state.slots if s != slot)
             prices = tuple(p for p in state.first_price if p[0] != slot)
-            self._update(code, index, _FamilyState(slots=slots, first_price=prices))
+            removed = frozenset(r for r in state.removed_options if r[0] != slot)
+            self._update(
+                code,
+                index,
+                replace(state, slots=slots, first_price=prices, removed_options=removed),
+            )
 
     def add_variant(self, family_sku: str) -> str:
         """Append a new variant (next free slot) and return its child SKU."""
@@ -453,11 +637,24 @@ class SyntheticFeed:
     def expected(self, base_url: str | None = None) -> dict:
         """What a correct importer must end with, for the families currently present.
 
-        ``{code: {family_sku: {"variants": {child_sku: {"sell": [(qty, Decimal)], "buy": [...],
-        "images": [url, ...]}}, "category": key, "names": {lang: name}}}}``. Image lists hold
-        the main image first, then the gallery in order. Prices are the values written to the
-        JSON (floats) read back as Decimal. Image URLs need the feed base: ``base_url`` or, if
-        omitted, ``self.base_url``; ValueError if neither is set.
+        ``{code: {family_sku: {"variants": {child_sku: {...}}, "category": key,
+        "names": {lang: name}}}}``. Per variant:
+
+        * ``"sell"``, ``"buy"``: ``[(qty, Decimal)]`` of the spec's first region, in file
+          order; ``"images"``: URLs, the main image first, then the gallery in order;
+        * ``"regions"``: ``{region: {"currency", "sell", "buy", "minimum_order_quantity",
+          "quantity_increment", "vat_percentage", "vat_setting_id"}}`` for every region, tiers
+          sorted by quantity, an OnRequest tier priced ``Decimal("0")``, Valuta "EURO" as "EUR";
+        * ``"print"``: positions in file order without repeated PositionCodes (first kept) and
+          without references to unknown hashes, each ``{"code", "supplier_code", "names",
+          "descriptions", "max_print_area", "images", "options": [...]}`` (see
+          :mod:`.feedgen_print`); ``[]`` without print data;
+        * with ``rich``: ``"videos"``, ``"release_date"``, ``"country_of_origin"``,
+          ``"carton"``, ``"hex_color"``, ``"filters"``, ``"extra_keys"``.
+
+        ``names``/``descriptions`` maps leave out languages whose text is null. Prices are the
+        values written to the JSON (floats) read back as Decimal. Image URLs need the feed
+        base: ``base_url`` or, if omitted, ``self.base_url``; ValueError if neither is set.
         """
         base_url = base_url if base_url is not None else self.base_url
         if base_url is None:
@@ -467,40 +664,174 @@ class SyntheticFeed:
             families = result.setdefault(code, {})
             for index in self._indices(code):
                 family = self._model(code, index, base_url)
-                families[family.sku] = family.expected(self.spec.languages)
+                families[family.sku] = family.expected(self.spec)
         return result
+
+    # ------------------------------------------------------------------ layouts
+
+    def _shape(self, index: int) -> str:
+        shape = self.spec.print_shape
+        if shape == "mixed":
+            return "inline" if index % 2 else "referenced"
+        return shape
+
+    def _heavy(self, index: int) -> bool:
+        every = self.spec.heavy_every
+        return every is not None and index % every == 0
+
+    def _layout(self, code: str, index: int) -> Layout:
+        heavy = self._heavy(index)
+        if self.spec.family_kb is None and not heavy:
+            return self._base_layout
+        shape = self._shape(index)
+        with self._lock:
+            layout = self._layouts.get((shape, heavy))
+            if layout is None:
+                target = self.spec.heavy_kb if heavy else self.spec.family_kb
+                layout = self._layouts[(shape, heavy)] = self._calibrate(shape, target * 1024)
+        return layout
+
+    def _calibrate(self, shape: str, target: int) -> Layout:
+        """The growth step whose probe family comes closest to ``target`` bytes."""
+        candidates = list(growth(self._base_layout, self.spec.image_pool))
+        probe_index = 1 if shape == "inline" else 2  # the right parity for "mixed"
+        code = next(iter(self._suppliers), "A100")
+
+        def size(layout: Layout) -> int:
+            model = self._model(code, probe_index, _PROBE_BASE, layout=layout, shape=shape)
+            return len(model.render(self.spec))
+
+        # Gallop (probes of a huge layout are slow), then bisect: the first candidate at least
+        # as big as the target, or the one before it if that is closer.
+        low, high, step = 0, 0, 1
+        while size(candidates[high]) < target:
+            if high == len(candidates) - 1:
+                return candidates[high]
+            low, high, step = high + 1, min(high + step, len(candidates) - 1), step * 2
+        while low < high:
+            middle = (low + high) // 2
+            if size(candidates[middle]) >= target:
+                high = middle
+            else:
+                low = middle + 1
+        if low and target - size(candidates[low - 1]) < size(candidates[low]) - target:
+            return candidates[low - 1]
+        return candidates[low]
 
     # ------------------------------------------------------------------ rendering
 
     def _render(self, code: str, index: int, base_url: str) -> bytes:
         return self._model(code, index, base_url).render(self.spec)
 
-    def _model(self, code: str, index: int, base_url: str) -> _Family:
-        with self._lock:
-            state = self._state(code, index)
+    def _model(
+        self,
+        code: str,
+        index: int,
+        base_url: str,
+        *,
+        state: _FamilyState | None = None,
+        layout: Layout | None = None,
+        shape: str | None = None,
+    ) -> _Family:
+        spec = self.spec
+        if state is None:
+            with self._lock:
+                state = self._state(code, index)
+        if layout is None:
+            layout = self._layout(code, index)
         sku = _family_sku(code, index)
-        traits = _family_traits(self.spec.seed, code, index)
+        traits = _family_traits(spec.seed, code, index)
+        family_print = None
+        if layout.print.positions:
+            family_print = build_family_print(
+                seed=spec.seed,
+                code=code,
+                index=index,
+                family_sku=sku,
+                shape=shape or self._shape(index),
+                layout=layout.print,
+                regions=spec.regions,
+                languages=spec.languages,
+                base_url=base_url,
+                option_prices=dict(state.option_prices),
+            )
+        family_rich = None
+        if spec.rich:
+            family_rich = rich.rich_family(
+                spec.seed, code, index, sku, traits.category, _LEAVES, base_url
+            )
         variants = tuple(
-            self._variant(code, index, sku, slot, state.price_for(slot), base_url)
-            for slot in state.slots
+            self._variant(
+                code,
+                index,
+                sku,
+                slot,
+                state,
+                base_url,
+                layout,
+                family_print,
+                family_rich,
+                first=n == 0,
+            )
+            for n, slot in enumerate(state.slots)
         )
-        return _Family(code=code, sku=sku, traits=traits, variants=variants)
+        return _Family(
+            code=code,
+            sku=sku,
+            index=index,
+            traits=traits,
+            variants=variants,
+            layout=layout,
+            print=family_print,
+            rich=family_rich,
+        )
 
     def _variant(
-        self, code: str, index: int, family_sku: str, slot: int, price: Decimal | None, base: str
+        self,
+        code: str,
+        index: int,
+        family_sku: str,
+        slot: int,
+        state: _FamilyState,
+        base: str,
+        layout: Layout,
+        family_print: FamilyPrint | None,
+        family_rich: rich.RichFamily | None,
+        *,
+        first: bool,
     ) -> _Variant:
         """One variant, drawn from its own PRNG so siblings never influence each other."""
-        rng = _rng(self.spec.seed, code, index, slot)
+        spec = self.spec
+        rng = _rng(spec.seed, code, index, slot)
         colour, colour_names = rng.choice(_COLOURS)
         size = rng.choice(_SIZES)
         base_cents = rng.randint(50, 5000)
-        sell = [(qty, _money(base_cents, pct)) for qty, pct in _SELL_PERCENT]
-        if price is not None:
-            sell[0] = (sell[0][0], price)
         images = tuple(
-            f"{base}/Images/{image_id}.png" for image_id in self._image_ids(rng, code, index, slot)
+            f"{base}/Images/{image_id}.png"
+            for image_id in self._image_ids(rng, code, index, slot, layout.images)
         )
         sku = self._child_sku(family_sku, slot)
+        regions = variant_regions(
+            spec.regions,
+            (spec.seed, code, index, slot, "regions"),
+            index,
+            slot,
+            base_cents,
+            state.price_for(slot),
+            _SELL_PERCENT,
+            _BUY_PERCENT,
+        )
+        printed = None
+        if family_print is not None:
+            printed = variant_print(
+                family_print,
+                seed=spec.seed,
+                family_sku=family_sku,
+                index=index,
+                slot=slot,
+                first=first,
+                removed=state.removed_options,
+            )
         return _Variant(
             sku=sku,
             supplier_sku=sku.removeprefix(f"{code}-"),
@@ -510,13 +841,13 @@ class SyntheticFeed:
             size=size,
             weight=rng.randint(20, 900),
             dimensions=(rng.randint(10, 400), rng.randint(10, 400), rng.randint(5, 300)),
-            sell=tuple(sell),
-            buy=tuple((qty, _money(base_cents, pct)) for qty, pct in _BUY_PERCENT),
+            regions=regions,
             images=images,
+            print=printed,
+            rich=rich.rich_variant(family_rich, colour) if family_rich is not None else None,
         )
 
-    def _image_ids(self, rng: random.Random, code: str, index: int, slot: int) -> list[str]:
-        count = self.spec.images_per_variant
+    def _image_ids(self, rng, code: str, index: int, slot: int, count: int) -> list[str]:
         if self.spec.image_pool is None:
             return [f"{code}-{index:05d}-{slot:02d}-{k}" for k in range(count)]
         return [f"P{n:06d}" for n in rng.sample(range(self.spec.image_pool), count)]
@@ -531,37 +862,9 @@ class SyntheticFeed:
 # ---------------------------------------------------------------------- family model
 
 
-# One shared encoder: json.dumps() with options builds a new encoder per call, which is most
-# of the cost when a 40,000-family Import.txt has to hash every family.
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-# JSON text of a str (with quotes); the C helper behind _dumps, without its per-call overhead.
-_jstr = encode_basestring
-
-
-class _Template:
-    """Compact JSON text with holes, for fast rendering of 40,000 families.
-
-    Built from a skeleton dict in which a string ``"@@name@@"`` marks a hole; ``render`` fills
-    each hole with ready-made JSON text. The output is byte-identical to ``_dumps`` of the
-    filled-in dict, but the constant parts are encoded once instead of on every render.
-    """
-
-    _HOLE = re.compile(r'"@@(\w+)@@"')
-
-    def __init__(self, skeleton: dict):
-        parts = self._HOLE.split(_dumps(skeleton).replace("%", "%%"))
-        self._holes = tuple(parts[1::2])
-        # A printf-style format is filled in C, much faster than joining pieces in Python.
-        self._format = "%s".join(parts[0::2])
-
-    def render(self, **json_values: str) -> str:
-        return self._format % tuple([json_values[hole] for hole in self._holes])
-
-
 # Keys that are null/constant in every synthetic family, in real-file order.
 _NULL_ROOT_KEYS = dict.fromkeys(
     (
-        "ImprintReferences",
         "ImprintPositions",
         "ProductCosts",
         "ProductPriceRegionBased",
@@ -590,10 +893,12 @@ _ROOT = _Template(
         "VideoUrl": None,
         "ChildHasErrors": False,
         "DefaultProducts": "@@default_products@@",
+        "ImprintReferences": "@@references@@",
         **_NULL_ROOT_KEYS,
-        "UnstructuredInformation": {"ReleaseDate": "01.05.2025"},
+        "UnstructuredInformation": "@@unstructured@@",
         "Errors": {},
         "Warnings": {},
+        "@@+extra@@": None,
         "ProductDetails": "@@details@@",
         # The root is a summary: undefined colour, zero weight and dimensions.
         "NonLanguageDependedProductDetails": {
@@ -618,10 +923,10 @@ _ROOT_DETAILS = _Template(
     {
         "Name": "@@name@@",
         "Description": "@@description@@",
-        "ShortDescription": None,
-        "MetaName": None,
-        "MetaDescription": None,
-        "MetaKeywords": None,
+        "ShortDescription": "@@short@@",
+        "MetaName": "@@meta_name@@",
+        "MetaDescription": "@@meta_description@@",
+        "MetaKeywords": "@@meta_keywords@@",
         "Image": "@@image@@",
         "MediaGalleryImages": None,
         "InformationFiles": None,
@@ -639,37 +944,45 @@ _CHILD = _Template(
         "SupplierSku": "@@supplier_sku@@",
         "ANumber": "@@code@@",
         "Ean": "@@ean@@",
-        "VideoUrl": None,
+        "VideoUrl": "@@video@@",
         "ProductDetails": "@@details@@",
         "NonLanguageDependedProductDetails": {
             "Category": "@@category@@",
-            "SecondaryCategories": None,
+            "SecondaryCategories": "@@secondary@@",
             "Brand": "@@brand@@",
             "SearchColor": "@@colour@@",
-            "HexColor": None,
+            "HexColor": "@@hex@@",
             "Weight": "@@weight@@",
             "DimensionsLength": "@@length@@",
             "DimensionsWidth": "@@width@@",
             "DimensionsHeight": "@@height@@",
-            "CountryOfOrigin": "CN",
-            "CustomsTariffNumber": "42022290",
-            **_NON_LANGUAGE_TAIL,
+            "CountryOfOrigin": "@@country@@",
+            "CustomsTariffNumber": "@@tariff@@",
+            "DimensionsDiameter": 0,
+            "DimensionsDepth": 0,
+            "Fragile": "@@fragile@@",
+            "USBItem": "@@usb@@",
+            "LogoToolImageDefined": None,
+            "ProductFiltersByGroup": "@@filters@@",
+            "@@+carton@@": None,
         },
         "ProductPriceCountryBased": "@@prices@@",
-        "ImprintPositions": None,
-        "UnstructuredInformation": {"ReleaseDate": "01.05.2025"},
+        "ImprintPositions": "@@positions@@",
+        "UnstructuredInformation": "@@unstructured@@",
         "Errors": {},
         "Warnings": {},
+        "@@+extra@@": None,
     }
 )
 _CHILD_DETAILS = _Template(
     {
         "Name": "@@name@@",
         "Description": "@@description@@",
-        "ShortDescription": None,
+        "ShortDescription": "@@short@@",
+        "@@+meta@@": None,
         "Image": "@@image@@",
         "MediaGalleryImages": "@@gallery@@",
-        "InformationFiles": None,
+        "InformationFiles": "@@files@@",
         "IsActive": True,
         "ConfigurationFields": [
             {
@@ -683,7 +996,7 @@ _CHILD_DETAILS = _Template(
                 "ConfigurationValue": "@@size@@",
             },
         ],
-        "UnstructuredInformation": {"SupplierSearchColor": "@@colour@@"},
+        "UnstructuredInformation": {"SupplierSearchColor": "@@colour@@", "@@+unstructured@@": None},
         "WebShopInformation": "@@web_shop@@",
         "ImportantInformation": {
             "ImprintRequired": False,
@@ -692,6 +1005,26 @@ _CHILD_DETAILS = _Template(
         },
     }
 )
+# What the optional holes hold when an option is off: exactly the constants of the past.
+_RELEASE = _dumps({"ReleaseDate": "01.05.2025"})
+_PLAIN_ROOT = {"references": "null", "unstructured": _RELEASE, "extra": ""}
+_PLAIN_ROOT_DETAILS = dict.fromkeys(
+    ("short", "meta_name", "meta_description", "meta_keywords"), "null"
+)
+_PLAIN_CHILD = {
+    "video": "null",
+    "secondary": "null",
+    "hex": "null",
+    "country": _jstr("CN"),
+    "tariff": _jstr("42022290"),
+    "fragile": "false",
+    "usb": "false",
+    "filters": _dumps({"Eco": "False"}),
+    "carton": "",
+    "unstructured": _RELEASE,
+    "extra": "",
+}
+_PLAIN_CHILD_DETAILS = {"short": "null", "meta": "", "files": "null", "unstructured": ""}
 
 
 @dataclass(frozen=True)
@@ -712,9 +1045,10 @@ class _Variant:
     size: str
     weight: int
     dimensions: tuple[int, int, int]
-    sell: tuple[tuple[int, Decimal], ...]
-    buy: tuple[tuple[int, Decimal], ...]
+    regions: tuple[RegionPrices, ...]  # the first one is the spec's first region
     images: tuple[str, ...]
+    print: VariantPrint | None = None
+    rich: rich.RichVariant | None = None
 
     def image_json(self, position: int) -> str:
         url = self.images[position]
@@ -730,25 +1064,35 @@ class _Family:
 
     code: str
     sku: str
+    index: int
     traits: _Traits
     variants: tuple[_Variant, ...]
+    layout: Layout
+    print: FamilyPrint | None = None
+    rich: rich.RichFamily | None = None
 
     def name(self, lang: str) -> str:
         noun = self.traits.nouns.get(lang) or f"{self.traits.nouns['en']} [{lang}]"
         return f"{noun} {self.traits.model}"
 
-    def expected(self, languages: tuple[str, ...]) -> dict:
+    def expected(self, spec: FeedSpec) -> dict:
+        variants = {}
+        for v in self.variants:
+            first = v.regions[0]
+            entry = {
+                "sell": first.sell(),
+                "buy": first.buy(),
+                "images": list(v.images),
+                "regions": prices_expected(v.regions),
+                "print": v.print.expected() if v.print is not None else [],
+            }
+            if self.rich is not None and v.rich is not None:
+                entry.update(rich.variant_expected(self.rich, v.rich))
+            variants[v.sku] = entry
         return {
-            "variants": {
-                v.sku: {
-                    "sell": [(q, _as_read(p)) for q, p in v.sell],
-                    "buy": [(q, _as_read(p)) for q, p in v.buy],
-                    "images": list(v.images),
-                }
-                for v in self.variants
-            },
+            "variants": variants,
             "category": self.traits.category,
-            "names": {lang: self.name(lang) for lang in languages},
+            "names": {lang: self.name(lang) for lang in spec.languages},
         }
 
     def render(self, spec: FeedSpec) -> bytes:
@@ -758,43 +1102,84 @@ class _Family:
         root_image = first.image_json(0) if first.images else "null"
         category = _jstr(self.traits.category)
         texts = [self._language_text(lang) for lang in spec.languages]
-        details = [
-            (
-                text.key,
-                _ROOT_DETAILS.render(
-                    name=_jstr(text.name),
-                    description=text.description,
-                    image=root_image,
-                    category=category,
-                    web_shop=text.web_shop,
-                ),
+        details = []
+        for text in texts:
+            extra = _PLAIN_ROOT_DETAILS
+            if self.rich is not None:
+                extra = rich.language_fragments(
+                    self.rich, None, text.lang, text.name, self._keywords(text.lang)
+                )
+            details.append(
+                (
+                    text.key,
+                    _ROOT_DETAILS.render(
+                        name=_jstr(text.name),
+                        description=text.description,
+                        image=root_image,
+                        category=category,
+                        web_shop=extra.get("web_shop", text.web_shop),
+                        short=extra["short"],
+                        meta_name=extra["meta_name"],
+                        meta_description=extra["meta_description"],
+                        meta_keywords=extra["meta_keywords"],
+                    ),
+                )
             )
-            for text in texts
-        ]
-        # Root price: one summary tier, the lowest price at the largest quantity.
-        summary = ((first.sell[-1][0], min(v.sell[-1][1] for v in self.variants)),)
+        if self.print is not None:
+            positions, references = self.print.render([v.print for v in self.variants])
+        else:
+            positions, references = ["null"] * len(self.variants), "null"
+        root = dict(_PLAIN_ROOT, references=references)
+        skus = [v.sku for v in self.variants]
+        default_products = _dumps({spec.region: first.sku})
+        if self.rich is not None:
+            fragments = rich.root_fragments(self.rich)
+            root.update(unstructured=fragments["root_unstructured"], extra=fragments["extra"])
+            default_products = rich.default_products(spec.regions, skus)
+        children = ",".join(
+            self._child(v, texts, category, json_positions)
+            for v, json_positions in zip(self.variants, positions, strict=True)
+        )
         document = _ROOT.render(
             sku=_jstr(self.sku),
             supplier_sku=_jstr(self.sku.removeprefix(f"{self.code}-")),
             code=_jstr(self.code),
-            default_products=_dumps({spec.region: first.sku}),
+            default_products=default_products,
             details=_json_object(details),
             category=category,
             brand=_jstr(self.traits.brand),
-            prices=_price_json(spec.region, summary, ()),
-            children="["
-            + ",".join(self._child(v, spec.region, texts, category) for v in self.variants)
-            + "]",
+            prices=prices_json(self._summary(spec)),
+            children=f"[{children}]",
+            **root,
         )
         return document.encode("utf-8")
+
+    def _summary(self, spec: FeedSpec) -> list[RegionPrices]:
+        """Root prices: per region one tier, the lowest price at the largest quantity."""
+        blocks = []
+        for n, (key, valuta) in enumerate(spec.regions):
+            tops = [_top_tier(v.regions[n]) for v in self.variants]
+            quantity, price = tops[0][0], min(price for _, price in tops)
+            blocks.append(RegionPrices.of(key, valuta, [(quantity, price)]))
+        return blocks
+
+    def _keywords(self, lang: str) -> str:
+        parts = (
+            self.traits.nouns.get(lang) or self.traits.nouns["en"],
+            self.traits.model,
+            self.traits.brand,
+        )
+        return ",".join(p.lower() for p in parts if p)
 
     def _language_text(self, lang: str) -> _LanguageText:
         constants = _language_constants(lang)
         name = self.name(lang)
         description = f"{name}.<br />{_MATERIAL_LABEL.get(lang, 'Material')}: Polyester"
+        if self.layout.paragraphs:
+            description += paragraphs(lang, self.layout.paragraphs)
         return _LanguageText(lang, name, _jstr(description), *constants)
 
-    def _child(self, v: _Variant, region: str, texts: list[_LanguageText], category: str) -> str:
+    def _child(self, v: _Variant, texts: list[_LanguageText], category: str, positions: str) -> str:
         main = v.image_json(0) if v.images else "null"
         gallery = [v.image_json(k) for k in range(1, len(v.images))]
         gallery_json = "[" + ",".join(gallery) + "]" if gallery else "null"
@@ -803,8 +1188,16 @@ class _Family:
         for text in texts:
             colour_name = v.colour_names.get(text.lang, v.colour_names["en"])
             colour = _jstr(colour_name)
+            name = f"{text.name} {colour_name} {v.size}"
+            extra = _PLAIN_CHILD_DETAILS
+            web_shop = text.web_shop
+            if self.rich is not None:
+                extra = rich.language_fragments(
+                    self.rich, v.rich, text.lang, name, self._keywords(text.lang)
+                )
+                web_shop = extra["web_shop"]
             block = _CHILD_DETAILS.render(
-                name=_jstr(f"{text.name} {colour_name} {v.size}"),
+                name=_jstr(name),
                 description=text.description,
                 image=main,
                 gallery=gallery_json,
@@ -812,10 +1205,17 @@ class _Family:
                 colour=colour,
                 size_label=text.size_label,
                 size=size,
-                web_shop=text.web_shop,
+                web_shop=web_shop,
+                short=extra["short"],
+                meta=extra["meta"],
+                files=extra["files"],
+                unstructured=extra["unstructured"],
             )
             details.append((text.key, block))
         length, width, height = v.dimensions
+        holes = _PLAIN_CHILD
+        if self.rich is not None:
+            holes = rich.child_fragments(self.rich, v.rich)
         return _CHILD.render(
             sku=_jstr(v.sku),
             supplier_sku=_jstr(v.supplier_sku),
@@ -829,8 +1229,20 @@ class _Family:
             length=str(length),
             width=str(width),
             height=str(height),
-            prices=_price_json(region, v.sell, v.buy),
+            prices=prices_json(v.regions),
+            positions=positions,
+            **holes,
         )
+
+
+def _top_tier(block: RegionPrices) -> tuple[int, float]:
+    """(Quantity, price) of the largest-quantity selling tier with a real price."""
+    priced = [
+        (quantity, price)
+        for (quantity, on_request), price in zip(block.sell_shape, block.sell_prices, strict=True)
+        if not on_request and price > 0
+    ]
+    return max(priced)
 
 
 class _LanguageText(NamedTuple):
@@ -858,41 +1270,11 @@ def _language_constants(lang: str) -> tuple[str, str, str, str]:
     )
 
 
-def _json_object(members: list[tuple[str, str]]) -> str:
-    """A JSON object from (key JSON text, value JSON text) pairs."""
-    return "{" + ",".join(f"{k}:{v}" for k, v in members) + "}"
-
-
-def _price_json(region: str, sell, buy) -> str:
-    """The ``ProductPriceCountryBased`` object: ``{region: {tiers..., MOQ, VAT...}}``.
-
-    Prices are written as JSON floats (float repr, exactly what json.dumps writes).
-    """
-
-    def tiers(pairs) -> str:
-        return ",".join(
-            f'{{"Price":{float(price)!r},"Quantity":{qty},"OnRequest":false,"Valuta":"EURO"}}'
-            for qty, price in pairs
-        )
-
-    return (
-        f'{{{_jstr(region)}:{{"RecommendedSellingPrice":[{tiers(sell)}],'
-        f'"GeneralBuyingPrice":[{tiers(buy)}],"MinimumOrderQuantity":1,'
-        '"QuantityIncrements":1,"VatPercentage":0,"VatSettingId":1}}'
-    )
-
-
 # ---------------------------------------------------------------------- helpers
 
 
 def _family_sku(code: str, index: int) -> str:
     return f"{code}-F{index:05d}"
-
-
-def _rng(*parts: object) -> random.Random:
-    """A PRNG seeded from ``parts``; independent of PYTHONHASHSEED and process."""
-    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=16).digest()
-    return random.Random(int.from_bytes(digest, "big"))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -905,16 +1287,6 @@ def _family_traits(seed: int, code: str, index: int) -> _Traits:
         model=f"{rng.choice(_MODELS)} {rng.randint(100, 999)}",
         brand=rng.choice(_BRANDS),
     )
-
-
-def _money(cents: int, percent: int) -> Decimal:
-    """``percent`` % of ``cents``, rounded half up to whole cents, as a 2-place Decimal."""
-    return Decimal((cents * percent + 50) // 100).scaleb(-2)
-
-
-def _as_read(price: Decimal) -> Decimal:
-    """The Decimal an importer gets back after the price went through a JSON float."""
-    return Decimal(repr(float(price)))
 
 
 def ean13(body: int) -> str:

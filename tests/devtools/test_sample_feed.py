@@ -67,9 +67,12 @@ def test_build_replaces_a_previous_build_but_not_foreign_folders(tmp_path):
 
 
 def test_sample_is_small():
-    total = sum(len(data) for data in _on_disk(ROOT).values())
-    assert total < 400 * 1024
-    assert len(builder.FAMILIES) in range(25, 36)
+    files = _on_disk(ROOT)
+    total = sum(len(data) for data in files.values())
+    assert total < 8 * 1024 * 1024  # small enough to commit, the 3 MB family included
+    plain = [f"{f.supplier}/{f.sku}.json" for f in builder.FAMILIES if f.whole is None]
+    assert sum(len(files[path]) for path in plain) < 400 * 1024
+    assert len(builder.FAMILIES) in range(25, 40)
 
 
 # ---------------------------------------------------------------------- Import.txt
@@ -110,13 +113,21 @@ def test_every_relative_url_resolves_inside_the_feed():
         assert target.resolve().is_relative_to(root), (document, url)
 
 
+VIDEO_HOST = "https://video.example.com/"
+
+
 def test_no_absolute_urls_or_real_profiles():
     for path, data in _on_disk(ROOT).items():
         if path.startswith("Images/"):
             continue
-        text = data.decode("utf-8-sig")
+        # Videos are links to a video platform, on a reserved domain (and only in VideoUrl).
+        text = data.decode("utf-8-sig").replace(VIDEO_HOST, "")
         for needle in ("http://", "https://", "promi-dl", "amazonaws", "/Profiles/Live/"):
             assert needle not in text, (path, needle)
+    for path in ROOT.glob("A*/*.json"):
+        for child in json.loads(path.read_bytes())["ChildProducts"]:
+            text = json.dumps({k: v for k, v in child.items() if k != "VideoUrl"})
+            assert VIDEO_HOST not in text, path
 
 
 # ---------------------------------------------------------------------- images
@@ -124,7 +135,7 @@ def test_no_absolute_urls_or_real_profiles():
 
 def test_images_are_small_real_images_named_by_content():
     images = sorted((ROOT / "Images").iterdir())
-    assert 18 <= len(images) <= 24
+    assert 28 <= len(images) <= 36
     formats = set()
     for path in images:
         data = path.read_bytes()
@@ -184,11 +195,15 @@ def test_supplier_conventions():
     for path in ROOT.glob("A*/*.json"):
         doc = json.loads(path.read_bytes())
         region = {"A23": "BENELUX", "A130": "EURO", "A360": "DEU"}[doc["ANumber"]]
+        whole = builder.WHOLE_FAMILIES.get(doc["Sku"])
+        regions = [key for key, _ in whole.regions] if whole and whole.regions else [region]
+        region = regions[0]
         assert doc["ANumber"] == path.parent.name
-        assert list(doc["ProductPriceCountryBased"]) == [region]
+        assert list(doc["ProductPriceCountryBased"]) == regions
         children = doc["ChildProducts"]
         assert 1 <= len(children) <= 4
         for child in children:
+            assert list(child["ProductPriceCountryBased"]) == regions
             block = child["ProductPriceCountryBased"][region]
             sell, buy = block["RecommendedSellingPrice"], block["GeneralBuyingPrice"]
             if doc["ANumber"] == "A130":
@@ -240,3 +255,144 @@ def test_readme_lists_every_tricky_case():
     assert "build_sample_feed" in readme
     for what, family in builder.TRICKY_CASES:
         assert f"{what}: {family}" in readme
+
+
+# ---------------------------------------------------------------------- the whole feed
+
+NINE = ["nl-NL", "nl-BE", "de-DE", "de-CH", "fr-BE", "fr-FR", "es-ES", "en-GB", "sv-SE"]
+
+
+def _options(doc: dict) -> list[dict]:
+    options = list((doc.get("ImprintReferences") or {}).values())
+    for child in doc["ChildProducts"]:
+        for position in child["ImprintPositions"] or []:
+            options += position.get("ImprintOptions") or []
+    return options
+
+
+def test_whole_feed_families_and_sizes():
+    assert set(builder.WHOLE_FAMILIES) == {"A23-700100", "A23-700200", "A23-700300", "A130-900100"}
+    sizes = {
+        sku: (ROOT / sku.split("-")[0] / f"{sku}.json").stat().st_size
+        for sku in builder.WHOLE_FAMILIES
+    }
+    assert 60 * 1024 < sizes["A23-700100"] < 200 * 1024
+    assert 60 * 1024 < sizes["A23-700200"] < 200 * 1024
+    assert 2 * 1024 * 1024 < sizes["A23-700300"] < 4 * 1024 * 1024
+    heavy = _family("A23/A23-700300.json")
+    assert len(heavy["ChildProducts"]) == 4
+    for child in heavy["ChildProducts"]:
+        assert len(child["ImprintPositions"]) == 8
+        assert all(len(p["ImprintOptions"]) == 7 for p in child["ImprintPositions"])
+
+
+def test_nine_regions_with_their_currencies_everywhere():
+    for name in ("A23/A23-700100.json", "A23/A23-700200.json", "A23/A23-700300.json"):
+        doc = _family(name)
+        assert list(doc["ProductPriceCountryBased"]) == NINE
+        assert set(doc["DefaultProducts"]) == set(NINE)
+        blocks = [child["ProductPriceCountryBased"] for child in doc["ChildProducts"]]
+        for option in _options(doc):
+            blocks.append(option["ProductPriceCountryBased"])
+            blocks += [cost["ProductPriceCountryBased"] for cost in option["ImprintCosts"]]
+        for prices in blocks:
+            assert list(prices) == NINE
+            valuta = {
+                r: {t["Valuta"] for t in b["RecommendedSellingPrice"]} for r, b in prices.items()
+            }
+            assert valuta["de-CH"] == {"CHF"} and valuta["en-GB"] == {"GBP"}
+            assert valuta["sv-SE"] == {"SEK"} and valuta["nl-NL"] == {"EURO"}
+    child = _family("A23/A23-700100.json")["ChildProducts"][0]["ProductPriceCountryBased"]
+    assert child["de-CH"]["VatPercentage"] == 8.1 and child["de-CH"]["VatSettingId"] == 2
+    assert (
+        child["fr-FR"]["MinimumOrderQuantity"] is None and child["fr-FR"]["VatPercentage"] is None
+    )
+    assert child["de-DE"]["MinimumOrderQuantity"] == 50 == child["de-DE"]["QuantityIncrements"]
+
+
+def test_price_traps_in_the_first_child():
+    first, second = _family("A23/A23-700100.json")["ChildProducts"][:2]
+    prices = first["ProductPriceCountryBased"]
+    assert {"Price": 0.0, "Quantity": 10000, "OnRequest": True, "Valuta": "GBP"} in prices["en-GB"][
+        "RecommendedSellingPrice"
+    ]
+    assert {"Price": 0.0, "Quantity": 5000, "OnRequest": False, "Valuta": "SEK"} in prices["sv-SE"][
+        "RecommendedSellingPrice"
+    ]
+    quantities = [t["Quantity"] for t in prices["de-CH"]["RecommendedSellingPrice"]]
+    assert quantities == sorted(quantities, reverse=True) and len(quantities) > 1
+    plain = second["ProductPriceCountryBased"]["de-CH"]["RecommendedSellingPrice"]
+    assert [t["Quantity"] for t in plain] == sorted(quantities)
+
+
+def test_print_data_inline():
+    doc = _family("A23/A23-700100.json")
+    assert doc["ImprintReferences"] is None
+    position = doc["ChildProducts"][0]["ImprintPositions"][0]
+    assert position["PositionCode"] == "FRONT"
+    assert position["UnstructuredInformation"]["MaxPrintArea"] == "80 x 40 mm"
+    assert position["PositionInformation"] == {"MaxWidth": 80, "MaxHeigth": 40}
+    assert set(position["ImprintLocationTexts"]) == {"de", "en", "fr", "nl"}
+    option = position["ImprintOptions"][0]
+    assert isinstance(option["FastEditorNumberOfColors"], str)
+    assert set(option["IsActiveCountryBased"]) == {"NL", "BE", "DE", "CH", "FR", "ES", "GB", "SE"}
+    assert option["ImprintCosts"][0]["Requirement"] == {"Operator": "Always", "Amount": 0}
+    names = [
+        image["FileName"]
+        for p in doc["ChildProducts"][0]["ImprintPositions"]
+        for block in p["ImprintLocationTexts"].values()
+        for image in block["Images"]
+    ]
+    assert None in names and any(names)
+    pen = _family("A130/A130-900100.json")
+    assert list(_options(pen)[0]["ProductPriceCountryBased"]) == ["EURO"]
+
+
+def test_print_data_referenced_with_a_dangling_reference_and_a_repeated_position():
+    doc = _family("A23/A23-700200.json")
+    references = doc["ImprintReferences"]
+    used = []
+    for child in doc["ChildProducts"]:
+        for position in child["ImprintPositions"]:
+            assert "ImprintOptions" not in position
+            for digest, value in position["ImprintOptionsReferences"].items():
+                assert set(value) == {"Sku"}
+                used.append(digest)
+    unknown = [digest for digest in used if digest not in references]
+    assert len(unknown) == 1
+    assert len(used) - 1 > len(references) == len(set(used)) - 1  # shared options held once
+    first, second = doc["ChildProducts"]
+    assert unknown[0] in first["ImprintPositions"][0]["ImprintOptionsReferences"]
+    codes = [p["PositionCode"] for p in second["ImprintPositions"]]
+    assert codes[:2] == ["FRONT", "FRONT"] and len(set(codes)) == len(codes) - 1
+    types = {cost["CalculationType"] for o in references.values() for cost in o["ImprintCosts"]}
+    assert types == {"Unique", "Multiplied", "PerColor"}
+
+
+def test_rich_fields():
+    bag = _family("A23/A23-700100.json")["ChildProducts"][0]
+    assert [v["Url"].startswith(VIDEO_HOST) for v in bag["VideoUrl"]] == [True, True]
+    assert {v["FileName"] for v in bag["VideoUrl"]} == {"700100.mp4", None}
+    mug = _family("A23/A23-700200.json")["ChildProducts"]
+    assert isinstance(mug[0]["VideoUrl"], str)
+    assert bag["UnstructuredInformation"]["ReleaseDate"] == "2019-08-16"
+    assert mug[0]["UnstructuredInformation"]["ReleaseDate"] == "01.05.2025"
+    assert bag["UnstructuredInformation"]["DeliveryTimeInDays"] == "12"
+    pen = _family("A130/A130-900100.json")["ChildProducts"]
+    origins = {c["NonLanguageDependedProductDetails"]["CountryOfOrigin"] for c in [bag, *mug, *pen]}
+    assert {"CHN", "DEU", "DE", "ITA", "Germany"} <= origins
+    assert pen[0]["NonLanguageDependedProductDetails"]["CustomsTariffNumber"] == "8523 5110"
+    nld = bag["NonLanguageDependedProductDetails"]
+    info = bag["ProductDetails"]["de"]["UnstructuredInformation"]
+    assert nld["OuterCartonWeightNetKG"] == 15.8 and info["OuterCartonWeightNetKG"] == "15,8"
+    assert info["ItemWeightWithAccessoriesKG"] == "0,245" and info["NeedBatteries"] == "False"
+    assert info["HexColor"] == "1F2D5E" and info["PMSValue"]
+    assert mug[0]["NonLanguageDependedProductDetails"]["HexColor"] == "FFFFFF"
+    assert set(nld["ProductFiltersByGroup"].values()) <= {"True", "False"}
+    assert nld["SecondaryCategories"] == ["BAGS/BACKPACKS"]
+    assert {"V1Sku", "GatewayInformation", "WEEE", "TexodataCategory"} <= set(bag)
+    assert "WEEE" not in mug[0]
+    details = bag["ProductDetails"]["en"]
+    assert details["ShortDescription"] and details["MetaKeywords"]
+    assert {"Material", "Compliance", "PackagingInformation"} <= set(details["WebShopInformation"])
+    assert details["InformationFiles"][0]["FileName"] == "700100_drawing.png"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.core.files.storage import default_storage
 
 from catalog.models import (
@@ -169,3 +171,176 @@ def catalog_content() -> dict[str, list[tuple]]:
 
 def _attname(model, name: str) -> str:
     return model._meta.get_field(name).attname
+
+
+def _number(value) -> Decimal | None:
+    """A number of a JSON column or a Decimal column, comparable with the oracle's."""
+    if value is None:
+        return None
+    return Decimal(str(value)).normalize()
+
+
+def _regions(tiers, terms: dict) -> dict:
+    """Every region of a price owner in the shape of ``expected()``'s "regions"."""
+    regions = {}
+    for region, region_terms in terms.items():
+        regions[region] = {
+            "currency": region_terms.get("currency"),
+            "sell": [],
+            "buy": [],
+            "minimum_order_quantity": region_terms.get("minimum_order_quantity"),
+            "quantity_increment": region_terms.get("quantity_increment"),
+            "vat_percentage": _number(region_terms.get("vat_percentage")),
+            "vat_setting_id": region_terms.get("vat_setting_id"),
+        }
+    for tier in sorted(tiers, key=lambda t: (t.region, t.kind, t.min_quantity)):
+        regions[tier.region][tier.kind].append((tier.min_quantity, tier.price.normalize()))
+    return regions
+
+
+def _print_data(variant) -> list[dict]:
+    positions = []
+    for position in variant.print_positions.all():
+        positions.append(
+            {
+                "code": position.code,
+                "supplier_code": position.supplier_code,
+                "names": position.names,
+                "descriptions": position.descriptions,
+                "max_print_area": position.max_print_area,
+                "images": [image.url for image in position.images.all()],
+                "options": [
+                    {
+                        "sku": option.sku,
+                        "supplier_sku": option.supplier_sku,
+                        "print_code": option.print_code,
+                        "names": option.names,
+                        "descriptions": option.descriptions,
+                        "print_colors": option.print_colors,
+                        "print_color_text": option.print_color_text,
+                        "dimension": option.dimension,
+                        "imprint_type": option.imprint_type,
+                        "active_regions": option.active_regions,
+                        "max_colors": option.max_colors,
+                        "is_default": option.is_default,
+                        "regions": _regions(option.tiers.all(), option.region_terms),
+                        "costs": [
+                            {
+                                "sku": cost.sku,
+                                "names": cost.names,
+                                "calculation_type": cost.calculation_type,
+                                "calculation_amount": _number(cost.calculation_amount),
+                                "requirement": cost.requirement,
+                                "regions": _regions(cost.tiers.all(), cost.region_terms),
+                            }
+                            for cost in option.costs.all()
+                        ],
+                    }
+                    for option in position.options.all()
+                ],
+            }
+        )
+    return positions
+
+
+def catalog_whole(*, rich: bool = False) -> dict:
+    """Per active variant, what ``expected()`` states beyond prices and images: every
+    region, the print data and, with ``rich``, the rich fields. ``{code: {family: {child:
+    {...}}}}``, read with a constant number of queries."""
+    from django.db.models import Prefetch
+
+    positions = PrintPosition.objects.order_by("order").prefetch_related(
+        Prefetch("images", queryset=PrintPositionImage.objects.order_by("order")),
+        Prefetch(
+            "options",
+            queryset=PrintOption.objects.order_by("order").prefetch_related(
+                "tiers",
+                Prefetch(
+                    "costs", queryset=PrintCost.objects.order_by("order").prefetch_related("tiers")
+                ),
+            ),
+        ),
+    )
+    variants = (
+        Variant.objects.filter(is_active=True, product__is_active=True)
+        .select_related("product__supplier")
+        .prefetch_related("price_tiers", Prefetch("print_positions", queryset=positions))
+    )
+    result: dict = {}
+    for variant in variants:
+        entry = {
+            "regions": _regions(variant.price_tiers.all(), variant.region_terms),
+            "print": _print_data(variant),
+        }
+        if rich:
+            entry.update(
+                videos=variant.videos,
+                release_date=variant.release_date.isoformat() if variant.release_date else None,
+                country_of_origin=variant.country_of_origin,
+                carton={
+                    "length_cm": _number(variant.carton_length_cm),
+                    "width_cm": _number(variant.carton_width_cm),
+                    "height_cm": _number(variant.carton_height_cm),
+                    "weight_net_kg": _number(variant.carton_weight_net_kg),
+                    "weight_gross_kg": _number(variant.carton_weight_gross_kg),
+                    "quantity": variant.carton_quantity,
+                },
+                hex_color=variant.hex_color,
+                filters=variant.filters,
+                extra_keys=sorted(variant.extra.get("child", {})),
+            )
+        product = variant.product
+        result.setdefault(product.supplier.code, {}).setdefault(product.sku, {})[variant.sku] = (
+            entry
+        )
+    return result
+
+
+def expected_whole(expected: dict, *, rich: bool = False) -> dict:
+    """``expected()`` in the shape of ``catalog_whole`` (numbers normalised alike)."""
+
+    def regions(value: dict) -> dict:
+        return {
+            region: {
+                **terms,
+                "sell": [(q, p.normalize()) for q, p in terms["sell"]],
+                "buy": [(q, p.normalize()) for q, p in terms["buy"]],
+                "vat_percentage": _number(terms["vat_percentage"]),
+            }
+            for region, terms in value.items()
+        }
+
+    def option(value: dict) -> dict:
+        return {
+            **value,
+            "regions": regions(value["regions"]),
+            "costs": [
+                {
+                    **cost,
+                    "calculation_amount": _number(cost["calculation_amount"]),
+                    "regions": regions(cost["regions"]),
+                }
+                for cost in value["costs"]
+            ],
+        }
+
+    keys = ("videos", "release_date", "country_of_origin", "hex_color", "filters", "extra_keys")
+    result: dict = {}
+    for code, families in expected.items():
+        for sku, family in families.items():
+            for child, variant in family["variants"].items():
+                entry = {
+                    "regions": regions(variant["regions"]),
+                    "print": [
+                        {**position, "options": [option(o) for o in position["options"]]}
+                        for position in variant["print"]
+                    ],
+                }
+                if rich:
+                    entry.update({key: variant[key] for key in keys})
+                    entry["carton"] = {
+                        key: value if key == "quantity" else _number(value)
+                        for key, value in variant["carton"].items()
+                    }
+                result.setdefault(code, {}).setdefault(sku, {})[child] = entry
+    return result

@@ -410,7 +410,7 @@ def _replace_price_tiers(
         for v in record.variants
         for t in v.price_tiers
     ]
-    PriceTier.objects.bulk_create(tiers, batch_size=2000)
+    PriceTier.objects.bulk_create(tiers)
     return len(tiers)
 
 
@@ -440,7 +440,7 @@ def _replace_images(
         for v in record.variants
         for image in v.images
     ]
-    VariantImage.objects.bulk_create(declared, batch_size=2000)
+    VariantImage.objects.bulk_create(declared)
     urls = {d.url for d in declared} | {
         image.url
         for v in record.variants
@@ -454,7 +454,7 @@ def _replace_images(
     if existed:
         VariantMedia.objects.filter(variant_id__in=ids).delete()
     links = media_links_for(declared, stored)
-    VariantMedia.objects.bulk_create(links, batch_size=2000)
+    VariantMedia.objects.bulk_create(links)
     return _ImagesWritten(
         linked=len(links),
         known=sorted(stored),

@@ -3,7 +3,8 @@
 ``print_data_replace`` runs inside the family's transaction (``family_write``): the family's
 old print rows are deleted bottom-up and the new ones inserted in bulk, level by level, so a
 family costs the same number of queries whatever its number of variants, positions, options
-and costs, and no row of an option the feed removed is left behind.
+and costs (Django splits a bulk insert only where the database needs it: SQLite's variable
+limit), and no row of an option the feed removed is left behind.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from catalog.models import (
 )
 from promidata_sync.feed import FamilyRecord
 
-BATCH = 2000
-
 
 @dataclass
 class PrintWriteResult:
@@ -33,21 +32,25 @@ class PrintWriteResult:
 
 
 def print_data_delete(variant_ids: list[int]) -> None:
-    """Delete the print rows of these variants, leaves first.
+    """Delete the print rows of these variants, leaves first, one DELETE per table.
 
-    Each level is one DELETE with a subquery: deleting from the top would make Django load
-    every option and cost to cascade by hand.
+    ``QuerySet.delete()`` would collect every option and cost first and delete them by
+    batches of 100 ids; with the leaves gone nothing cascades any more, so each level is
+    deleted by one statement (``_raw_delete``: Django's own fast path for deletes that
+    cascade nothing and send no signals; no signal receivers are attached to these models).
     """
     if not variant_ids:
         return
-    # Leaves are deleted by one statement each; an upper level, once its leaves are gone,
-    # only costs Django a look for rows that cascade (none left) and its own delete.
-    PrintCostTier.objects.filter(cost__option__position__variant_id__in=variant_ids).delete()
-    PrintOptionTier.objects.filter(option__position__variant_id__in=variant_ids).delete()
-    PrintPositionImage.objects.filter(position__variant_id__in=variant_ids).delete()
-    PrintCost.objects.filter(option__position__variant_id__in=variant_ids).only("pk").delete()
-    PrintOption.objects.filter(position__variant_id__in=variant_ids).only("pk").delete()
-    PrintPosition.objects.filter(variant_id__in=variant_ids).only("pk").delete()
+    levels = (
+        PrintCostTier.objects.filter(cost__option__position__variant_id__in=variant_ids),
+        PrintOptionTier.objects.filter(option__position__variant_id__in=variant_ids),
+        PrintPositionImage.objects.filter(position__variant_id__in=variant_ids),
+        PrintCost.objects.filter(option__position__variant_id__in=variant_ids),
+        PrintOption.objects.filter(position__variant_id__in=variant_ids),
+        PrintPosition.objects.filter(variant_id__in=variant_ids),
+    )
+    for queryset in levels:
+        queryset._raw_delete(queryset.db)
 
 
 def print_data_replace(
@@ -84,7 +87,7 @@ def print_data_replace(
     ]
     if not positions:
         return result
-    PrintPosition.objects.bulk_create([row for _, row in positions], batch_size=BATCH)
+    PrintPosition.objects.bulk_create([row for _, row in positions])
     images = [
         PrintPositionImage(
             position_id=row.pk,
@@ -96,31 +99,31 @@ def print_data_replace(
         for position, row in positions
         for image in position.images
     ]
-    PrintPositionImage.objects.bulk_create(images, batch_size=BATCH)
+    PrintPositionImage.objects.bulk_create(images)
     options = [
         (option, _option_row(option, row.pk, order))
         for position, row in positions
         for order, option in enumerate(position.options)
     ]
-    PrintOption.objects.bulk_create([row for _, row in options], batch_size=BATCH)
+    PrintOption.objects.bulk_create([row for _, row in options])
     option_tiers = [
         PrintOptionTier(option_id=row.pk, **_tier_fields(tier))
         for option, row in options
         for tier in option.tiers
     ]
-    PrintOptionTier.objects.bulk_create(option_tiers, batch_size=BATCH)
+    PrintOptionTier.objects.bulk_create(option_tiers)
     costs = [
         (cost, _cost_row(cost, row.pk, order))
         for option, row in options
         for order, cost in enumerate(option.costs)
     ]
-    PrintCost.objects.bulk_create([row for _, row in costs], batch_size=BATCH)
+    PrintCost.objects.bulk_create([row for _, row in costs])
     cost_tiers = [
         PrintCostTier(cost_id=row.pk, **_tier_fields(tier))
         for cost, row in costs
         for tier in cost.tiers
     ]
-    PrintCostTier.objects.bulk_create(cost_tiers, batch_size=BATCH)
+    PrintCostTier.objects.bulk_create(cost_tiers)
     result.positions, result.options, result.costs = len(positions), len(options), len(costs)
     result.tiers = len(option_tiers) + len(cost_tiers)
     result.image_urls = frozenset(image.url for image in images)

@@ -22,9 +22,10 @@ from promidata_sync.conf import SyncConfig
 from promidata_sync.feed import FamilyRecord, FeedDataError, ImportEntry, parse_family
 from promidata_sync.fetching import Fetcher
 from promidata_sync.models import ImageSource, SyncItem, VariantImage
+from promidata_sync.services.bulk_rows import insert_rows
 from promidata_sync.services.family_files import compress, family_file_keep
 from promidata_sync.services.feed_index import category_ids_for
-from promidata_sync.services.print_rows import print_data_replace
+from promidata_sync.services.print_rows import TIER_COLUMNS, print_data_replace, tier_values
 from promidata_sync.services.runs import item_record, items_plan
 
 log = logging.getLogger(__name__)
@@ -398,20 +399,9 @@ def _replace_price_tiers(
     if existed:
         PriceTier.objects.filter(variant_id__in=variant_ids.values()).delete()
     tiers = [
-        PriceTier(
-            variant_id=variant_ids[v.sku],
-            region=t.region,
-            kind=t.kind,
-            min_quantity=t.min_quantity,
-            price=t.price,
-            currency=t.currency,
-            on_request=t.on_request,
-        )
-        for v in record.variants
-        for t in v.price_tiers
+        (variant_ids[v.sku], *tier_values(tier)) for v in record.variants for tier in v.price_tiers
     ]
-    PriceTier.objects.bulk_create(tiers)
-    return len(tiers)
+    return insert_rows(PriceTier, ("variant_id", *TIER_COLUMNS), tiers)
 
 
 @dataclass

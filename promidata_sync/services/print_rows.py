@@ -1,10 +1,11 @@
 """Writing a family's print data: positions, their images, options, costs and every tier.
 
 ``print_data_replace`` runs inside the family's transaction (``family_write``): the family's
-old print rows are deleted bottom-up and the new ones inserted in bulk, level by level, so a
-family costs the same number of queries whatever its number of variants, positions, options
-and costs (Django splits a bulk insert only where the database needs it: SQLite's variable
-limit), and no row of an option the feed removed is left behind.
+old print rows are deleted bottom-up and the new ones inserted in bulk, level by level (the
+leaves, tiers and images, by COPY), so a family costs the same number of queries whatever its
+number of variants, positions, options and costs (Django splits a bulk insert only where the
+database needs it: SQLite's variable limit), and no row of an option the feed removed is left
+behind.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from catalog.models import (
     PrintPositionImage,
 )
 from promidata_sync.feed import FamilyRecord
+from promidata_sync.services.bulk_rows import insert_rows
+
+# Column orders of the leaf rows, which go in by COPY (``bulk_rows``).
+TIER_COLUMNS = ("region", "kind", "min_quantity", "price", "currency", "on_request")
+IMAGE_COLUMNS = ("position_id", "order", "url", "file_name", "media_id")
 
 
 @dataclass
@@ -89,17 +95,11 @@ def print_data_replace(
         return result
     PrintPosition.objects.bulk_create([row for _, row in positions])
     images = [
-        PrintPositionImage(
-            position_id=row.pk,
-            order=image.position,
-            url=image.url,
-            file_name=image.file_name,
-            media_id=stored_media.get(image.url),
-        )
+        (row.pk, image.position, image.url, image.file_name, stored_media.get(image.url))
         for position, row in positions
         for image in position.images
     ]
-    PrintPositionImage.objects.bulk_create(images)
+    insert_rows(PrintPositionImage, IMAGE_COLUMNS, images)
     options = [
         (option, _option_row(option, row.pk, order))
         for position, row in positions
@@ -107,26 +107,20 @@ def print_data_replace(
     ]
     PrintOption.objects.bulk_create([row for _, row in options])
     option_tiers = [
-        PrintOptionTier(option_id=row.pk, **_tier_fields(tier))
-        for option, row in options
-        for tier in option.tiers
+        (row.pk, *tier_values(tier)) for option, row in options for tier in option.tiers
     ]
-    PrintOptionTier.objects.bulk_create(option_tiers)
+    insert_rows(PrintOptionTier, ("option_id", *TIER_COLUMNS), option_tiers)
     costs = [
         (cost, _cost_row(cost, row.pk, order))
         for option, row in options
         for order, cost in enumerate(option.costs)
     ]
     PrintCost.objects.bulk_create([row for _, row in costs])
-    cost_tiers = [
-        PrintCostTier(cost_id=row.pk, **_tier_fields(tier))
-        for cost, row in costs
-        for tier in cost.tiers
-    ]
-    PrintCostTier.objects.bulk_create(cost_tiers)
+    cost_tiers = [(row.pk, *tier_values(tier)) for cost, row in costs for tier in cost.tiers]
+    insert_rows(PrintCostTier, ("cost_id", *TIER_COLUMNS), cost_tiers)
     result.positions, result.options, result.costs = len(positions), len(options), len(costs)
     result.tiers = len(option_tiers) + len(cost_tiers)
-    result.image_urls = frozenset(image.url for image in images)
+    result.image_urls = frozenset(url for _, _, url, _, _ in images)
     return result
 
 
@@ -176,12 +170,13 @@ def _cost_row(cost, option_id: int, order: int) -> PrintCost:
     )
 
 
-def _tier_fields(tier) -> dict:
-    return {
-        "region": tier.region,
-        "kind": tier.kind,
-        "min_quantity": tier.min_quantity,
-        "price": tier.price,
-        "currency": tier.currency,
-        "on_request": tier.on_request,
-    }
+def tier_values(tier) -> tuple:
+    """A ``PriceTierRecord``'s values in the order of ``TIER_COLUMNS``."""
+    return (
+        tier.region,
+        tier.kind,
+        tier.min_quantity,
+        tier.price,
+        tier.currency,
+        tier.on_request,
+    )

@@ -347,13 +347,19 @@ def first_import(import_url: str) -> dict:
 
 def kept_files(heavy_sku: str) -> dict:
     """Sizes of the kept family files: the normal ones and the heavy one, apart."""
+    from django.db import connection
+
     from promidata_sync.models import FamilyFile
 
     rows = list(FamilyFile.objects.values_list("family_sku", "size", "stored_size"))
     normal = [(size, stored) for sku, size, stored in rows if sku != heavy_sku]
     heavy = [(size, stored) for sku, size, stored in rows if sku == heavy_sku]
+    with connection.cursor() as cursor:  # what the table takes on disk, TOAST and index included
+        cursor.execute("SELECT pg_total_relation_size(%s)", [FamilyFile._meta.db_table])
+        (table_bytes,) = cursor.fetchone()
     return {
         "count": len(normal),
+        "table_bytes_per_file": table_bytes / len(rows),
         "raw_mean": sum(s for s, _ in normal) / len(normal),
         "raw_min": min(s for s, _ in normal),
         "raw_max": max(s for s, _ in normal),
@@ -1020,6 +1026,12 @@ def print_report(spec: dict, ours: dict, files: dict, floor_figures: dict, heavy
         f"kept files: mean {raw / 1024:.0f} KB raw -> {stored / 1024:.1f} KB stored (zstd, "
         f"{raw / stored:.1f}x); heavy {files['heavy_raw'] / 1024:.0f} KB -> "
         f"{files['heavy_stored'] / 1024:.0f} KB"
+    )
+    per_file = files["table_bytes_per_file"]
+    print(
+        f"  on disk (table, TOAST and indexes): {per_file / 1024:.1f} KB per file; a 40,000-family "
+        f"profile of such families: {40_000 * per_file / 1e9:.2f} GB for one version, "
+        f"{2 * 40_000 * per_file / 1e9:.2f} GB with the previous one kept"
     )
     h = heavy
     print(

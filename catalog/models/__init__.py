@@ -1,7 +1,8 @@
 """The dealer's catalog: what the feed says about each product, its variants, prices and
 print options, and the stored images. ``products`` holds the articles, ``printing`` the
-decoration options a quote prices on top of them."""
+decoration options a quote prices on top of them, ``changes`` the feed of what changed."""
 
+from catalog.models.changes import CatalogChange, ChangeCounter
 from catalog.models.printing import (
     PrintCost,
     PrintCostTier,
@@ -22,7 +23,9 @@ from catalog.models.products import (
 )
 
 __all__ = [
+    "CatalogChange",
     "Category",
+    "ChangeCounter",
     "Media",
     "PriceTier",
     "PrintCost",

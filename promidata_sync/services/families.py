@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import PriceTier, Product, Supplier, Variant, VariantMedia
+from catalog.models import CatalogChange, PriceTier, Product, Supplier, Variant, VariantMedia
 from promidata_sync.conf import SyncConfig
 from promidata_sync.feed import FamilyRecord, FeedDataError, ImportEntry, parse_family
 from promidata_sync.fetching import Fetcher
 from promidata_sync.models import ImageSource, SyncItem, VariantImage
 from promidata_sync.services.bulk_rows import insert_rows
+from promidata_sync.services.changes import changes_record
 from promidata_sync.services.family_files import compress, family_file_keep
 from promidata_sync.services.feed_index import category_ids_for
 from promidata_sync.services.print_rows import TIER_COLUMNS, print_data_replace, tier_values
@@ -229,7 +230,12 @@ def family_write(
     now = timezone.now()
     with transaction.atomic():
         category_id = category_ids_for({record.category_key}).get(record.category_key)
-        existed = Product.objects.filter(supplier=supplier, sku=entry.family_sku).exists()
+        was_active = (
+            Product.objects.filter(supplier=supplier, sku=entry.family_sku)
+            .values_list("is_active", flat=True)
+            .first()
+        )
+        existed = was_active is not None
         (product,) = Product.objects.bulk_create(
             [_product_row(supplier, entry, record, category_id, now)],
             update_conflicts=True,
@@ -286,6 +292,8 @@ def family_write(
                 ]
             else:
                 new = []
+        # Last: the change feed's counter stays locked from here to the commit.
+        changes_record([product.pk], _change_kind(was_active), run_id=run_id)
     if record.supplier_name and not supplier.name:
         Supplier.objects.filter(pk=supplier.pk, name="").update(name=record.supplier_name)
     return FamilyWriteResult(
@@ -301,6 +309,12 @@ def family_write(
         new_image_urls=new,
         counted=counted,
     )
+
+
+def _change_kind(was_active: bool | None) -> str:
+    if was_active is None:
+        return CatalogChange.Kind.CREATED
+    return CatalogChange.Kind.UPDATED if was_active else CatalogChange.Kind.REACTIVATED
 
 
 def _product_row(supplier, entry, record: FamilyRecord, category_id, now) -> Product:

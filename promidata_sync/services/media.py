@@ -26,11 +26,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from catalog.models import Media, PrintPositionImage, VariantMedia
+from catalog.models import CatalogChange, Media, PrintPositionImage, Product, VariantMedia
 from promidata_sync.conf import SyncConfig
 from promidata_sync.fetching import Fetcher
 from promidata_sync.imaging import ImageInfo, inspect_image
 from promidata_sync.models import ImageSource, SyncItem, VariantImage
+from promidata_sync.services.changes import changes_record
 from promidata_sync.services.families import media_links_for
 from promidata_sync.services.runs import IN_BATCH, item_record
 
@@ -121,7 +122,8 @@ def media_store(image: DownloadedImage, *, run_id: int | None = None) -> StoredI
                 url=image.url,
                 done_counters={"images_downloaded": 1, "images_reused": 0 if uploaded else 1},
             )
-    return StoredImage(media=media, uploaded=uploaded, links=links)
+        _record_gained_images(links, run_id)
+    return StoredImage(media=media, uploaded=uploaded, links=links.links)
 
 
 def _media_for(image: DownloadedImage) -> tuple[Media, bool]:
@@ -198,7 +200,8 @@ def image_revalidated(image: DownloadedImage, *, run_id: int | None = None) -> S
                 url=image.url,
                 done_counters={"images_reused": 1},
             )
-    return StoredImage(media=source.media, uploaded=False, links=links)
+        _record_gained_images(links, run_id)
+    return StoredImage(media=source.media, uploaded=False, links=links.links)
 
 
 def image_validators(urls: Iterable[str]) -> dict[str, tuple[str, str]]:
@@ -217,8 +220,8 @@ def image_validators(urls: Iterable[str]) -> dict[str, tuple[str, str]]:
     return result
 
 
-def image_source_set(url: str, media: Media, *, etag: str = "", last_modified: str = "") -> int:
-    """Point ``url`` at ``media`` and link every variant declaring ``url``; return links made.
+def image_source_set(url: str, media: Media, *, etag: str = "", last_modified: str = "") -> Linked:
+    """Point ``url`` at ``media`` and link every variant declaring ``url``.
 
     When ``url`` pointed at other bytes before, the variants declaring it lose their link to
     the old media, unless another URL they declare still maps to it.
@@ -262,11 +265,32 @@ def _unlink_replaced(url: str, old_media_id: int) -> None:
     ).exclude(variant_id__in=still_declared).delete()
 
 
-def image_link(url: str, media_id: int) -> int:
+@dataclass(frozen=True)
+class Linked:
+    """What linking one URL's media did: links written, and the products that gained an
+    image (a new variant link or a position image that now has its media)."""
+
+    links: int
+    products: list[int]
+
+
+def image_link(url: str, media_id: int) -> Linked:
     """Create the ``VariantMedia`` links of every variant that declares ``url``, and point
     every print position image of ``url`` at the media."""
-    PrintPositionImage.objects.filter(url=url).exclude(media_id=media_id).update(media_id=media_id)
-    declared = list(VariantImage.objects.filter(url=url).only("variant_id", "url", "position"))
+    positions = PrintPositionImage.objects.filter(url=url).exclude(media_id=media_id)
+    gained = set(positions.values_list("position__variant__product_id", flat=True))
+    positions.update(media_id=media_id)
+    declared = list(
+        VariantImage.objects.filter(url=url)
+        .select_related("variant")
+        .only("variant_id", "url", "position", "variant__product_id")
+    )
+    linked_before = set(
+        VariantMedia.objects.filter(
+            media_id=media_id, variant_id__in={d.variant_id for d in declared}
+        ).values_list("variant_id", flat=True)
+    )
+    gained |= {d.variant.product_id for d in declared if d.variant_id not in linked_before}
     links = media_links_for(declared, {url: media_id})
     VariantMedia.objects.bulk_create(
         links,
@@ -275,7 +299,19 @@ def image_link(url: str, media_id: int) -> int:
         update_fields=["position"],
         batch_size=1000,
     )
-    return len(links)
+    return Linked(links=len(links), products=sorted(gained))
+
+
+def _record_gained_images(linked: Linked, run_id: int | None) -> None:
+    """Products whose images arrived changed for their readers: tell the change feed (the
+    last write of the caller's transaction) and, once it committed, move their
+    ``updated_at``. Not inside: a family being written holds its product's row, and waiting
+    for it here while holding this image's links could deadlock with that family."""
+    if not linked.products:
+        return
+    changes_record(linked.products, CatalogChange.Kind.UPDATED, run_id=run_id)
+    products, now = linked.products, timezone.now()
+    transaction.on_commit(lambda: Product.objects.filter(pk__in=products).update(updated_at=now))
 
 
 def image_record_error(url: str, error: str) -> None:

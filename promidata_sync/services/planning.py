@@ -21,10 +21,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog.models import Product, Supplier
+from catalog.models import CatalogChange, Product, Supplier
 from promidata_sync.feed import ImportEntry, ImportIndex, MalformedLine
 from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.services import runs
+from promidata_sync.services.changes import changes_record
 from promidata_sync.services.runs import IN_BATCH
 
 # Complete index reads in a row that must miss a family before it is deactivated.
@@ -147,9 +148,10 @@ def _deactivation_refusal(
     return ""
 
 
-def plan_apply_marks(supplier: Supplier, plan: SupplierPlan) -> None:
+def plan_apply_marks(supplier: Supplier, plan: SupplierPlan) -> tuple[list[int], list[int]]:
     """Apply the plan's bookkeeping in one transaction: reactivate, count absences,
-    deactivate, mark seen.
+    deactivate, mark seen. Returns the ids of the products it (re)activated and deactivated,
+    for the change feed (which the caller writes last in its transaction).
 
     Runs before any family is fetched. Families to fetch get ``last_seen_at`` when written.
     Not idempotent for absences on its own: ``run_plan`` applies it once per run.
@@ -157,15 +159,20 @@ def plan_apply_marks(supplier: Supplier, plan: SupplierPlan) -> None:
     now = timezone.now()
     products = Product.objects.filter(supplier=supplier)
     with transaction.atomic():
+        reactivated, deactivated = [], []
         for batch in _batches(plan.reactivate):
-            products.filter(sku__in=batch).update(is_active=True)
+            ids = list(products.filter(sku__in=batch, is_active=False).values_list("pk", flat=True))
+            products.filter(pk__in=ids).update(is_active=True, updated_at=now)
+            reactivated += ids
         for batch in _batches(plan.present_again):
             products.filter(sku__in=batch).update(absent_count=0, absent_index="")
         counted = {"absent_count": F("absent_count") + 1, "absent_index": plan.index_digest}
         for batch in _batches(plan.first_absence):
             products.filter(sku__in=batch).update(**counted)
         for batch in _batches(plan.deactivate):
-            products.filter(sku__in=batch).update(is_active=False, **counted)
+            ids = list(products.filter(sku__in=batch, is_active=True).values_list("pk", flat=True))
+            products.filter(sku__in=batch).update(is_active=False, updated_at=now, **counted)
+            deactivated += ids
         if plan.refusal or len(plan.missing) > IN_BATCH:
             # Missing families stay active but must not look seen: mark the listed ones only.
             for batch in _batches(plan.listed):
@@ -175,6 +182,7 @@ def plan_apply_marks(supplier: Supplier, plan: SupplierPlan) -> None:
             products.filter(is_active=True).exclude(sku__in=plan.missing).update(last_seen_at=now)
         if not plan.refusal:
             Supplier.objects.filter(pk=supplier.pk).update(last_entry_count=plan.entries)
+    return reactivated, deactivated
 
 
 def _batches(items: list[str]):
@@ -220,8 +228,9 @@ def run_plan(
             .values_list("planned_at", flat=True)
             .get()
         )
+        reactivated, deactivated = [], []
         if planned_at is None:
-            _record_first_plan(run, supplier, plan, mine)
+            reactivated, deactivated = _record_first_plan(run, supplier, plan, mine)
         runs.items_plan(
             run.pk,
             kind=SyncItem.Kind.FAMILY,
@@ -229,12 +238,15 @@ def run_plan(
         )
         now = timezone.now()
         runs.run_set(run.pk, planned_at=now)
+        # Last: the change feed's counter stays locked from here to the commit.
+        changes_record(reactivated, CatalogChange.Kind.REACTIVATED, run_id=run.pk)
+        changes_record(deactivated, CatalogChange.Kind.DEACTIVATED, run_id=run.pk)
     run.planned_at = now
     return plan
 
 
 def _record_first_plan(run, supplier, plan: SupplierPlan, malformed: list[MalformedLine]):
-    plan_apply_marks(supplier, plan)
+    marks = plan_apply_marks(supplier, plan)
     runs.run_set(
         run.pk,
         entries=plan.entries,
@@ -257,3 +269,4 @@ def _record_first_plan(run, supplier, plan: SupplierPlan, malformed: list[Malfor
         runs.index_warnings_record(
             run.pk, [f"Import.txt line {m.line_number}: {m.reason}" for m in malformed]
         )
+    return marks

@@ -1,0 +1,27 @@
+"""promidata_sync's tables: what the sync did (``records``), who may use the HTTP API
+(``api_keys``) and whom it tells about runs and changes (``webhooks``)."""
+
+from promidata_sync.models.api_keys import ApiKey
+from promidata_sync.models.records import (
+    FamilyFile,
+    ImageSource,
+    Job,
+    SyncItem,
+    SyncRun,
+    VariantImage,
+    WorkerHeartbeat,
+)
+from promidata_sync.models.webhooks import WebhookDelivery, WebhookEndpoint
+
+__all__ = [
+    "ApiKey",
+    "FamilyFile",
+    "ImageSource",
+    "Job",
+    "SyncItem",
+    "SyncRun",
+    "VariantImage",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WorkerHeartbeat",
+]

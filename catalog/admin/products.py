@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.admin.common import BR, ReadOnlyAdmin, counts_by, muted, thumbnail
 from catalog.admin.printing import PRINT_DETAILS, print_table, region_table
+from catalog.admin.quote_calculator import QuoteCalculatorMixin
 from catalog.models import Category, PriceTier, Product, Variant, VariantMedia
 from promidata_sync.admin.family_files import download_url
 from promidata_sync.models import FamilyFile
@@ -239,7 +240,7 @@ class ProductAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(ReadOnlyAdmin):
+class VariantAdmin(QuoteCalculatorMixin, ReadOnlyAdmin):
     list_display = ("sku", "product_link", "supplier_code", "color", "size", "ean", "is_active")
     list_select_related = ("product__supplier",)
     list_filter = ("is_active", ("product__supplier", admin.RelatedFieldListFilter))
@@ -272,6 +273,7 @@ class VariantAdmin(ReadOnlyAdmin):
         ("delivery_days", "delivery_texts", "release_date"),
         ("videos", "documents"),
         "prices",
+        "quote",
         "print_data",
         "images",
         "extra",

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_dramatiq",
+    "ninja",
     "catalog",
     "promidata_sync",
 ]
@@ -274,10 +275,33 @@ PROMIDATA_WAIT_TIMEOUT_SECONDS = env.float("PROMIDATA_WAIT_TIMEOUT_SECONDS", def
 # worker's lease lapses after this many seconds instead of blocking the supplier.
 PROMIDATA_SUPPLIER_LEASE_SECONDS = env.float("PROMIDATA_SUPPLIER_LEASE_SECONDS", default=60.0)
 
-# --- JSON API ---------------------------------------------------------------------------------
-# Scripts call api/ with "Authorization: Bearer <PROMIDATA_API_TOKEN>". Empty (the default)
-# turns token authentication off: only staff sessions with the operate_sync permission get in.
+# --- HTTP API ---------------------------------------------------------------------------------
+# Programs send "Authorization: Bearer <key>" with an API key created in the admin (stored
+# hashed, shown once, scoped). PROMIDATA_API_TOKEN, when set, is one more key holding every
+# scope (the shared token of earlier versions); empty (the default) turns it off.
 PROMIDATA_API_TOKEN = env.str("PROMIDATA_API_TOKEN", default="")
+# Requests per minute per key (a key's own limit in the admin overrides it); 0: unlimited.
+PROMIDATA_API_REQUESTS_PER_MINUTE = env.int("PROMIDATA_API_REQUESTS_PER_MINUTE", default=600)
+# Django's cache holds the throttle counts: local memory counts per process; a Redis URL
+# (redis://host:6379/2) shares them between web processes.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- Webhooks ---------------------------------------------------------------------------------
+# Signed POSTs to the admin's webhook endpoints when a run finishes (docs/webhooks.md).
+# Receivers must resolve to public addresses; networks listed here (CIDR) are allowed besides,
+# and only they are reached over plain http. Separate from PROMIDATA_ALLOWED_NETWORKS on
+# purpose: opening an internal feed mirror's network to the fetcher must not let a URL typed
+# into the admin post to every other service on that network.
+PROMIDATA_WEBHOOK_ALLOWED_NETWORKS = env.list("PROMIDATA_WEBHOOK_ALLOWED_NETWORKS", default=[])
+# Seconds one attempt may take in all (connect, send, answer); redirects are not followed.
+PROMIDATA_WEBHOOK_TIMEOUT_SECONDS = env.float("PROMIDATA_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Attempts before a delivery is failed; the wait between two doubles from the first value up
+# to the second (seconds): with the defaults, 8 attempts over about two hours.
+PROMIDATA_WEBHOOK_MAX_ATTEMPTS = env.int("PROMIDATA_WEBHOOK_MAX_ATTEMPTS", default=8)
+PROMIDATA_WEBHOOK_BACKOFF_SECONDS = env.float("PROMIDATA_WEBHOOK_BACKOFF_SECONDS", default=60.0)
+PROMIDATA_WEBHOOK_BACKOFF_MAX_SECONDS = env.float(
+    "PROMIDATA_WEBHOOK_BACKOFF_MAX_SECONDS", default=3600.0
+)
 
 # --- Queue (Dramatiq) -------------------------------------------------------------------------
 # With REDIS_URL (redis:// or rediss://) the queues live in Redis and any number of worker
@@ -301,10 +325,13 @@ if REDIS_URL:
 PROMIDATA_QUEUE_SUPPLIER = "supplier-sync"
 PROMIDATA_QUEUE_FAMILY = "product-family"
 PROMIDATA_QUEUE_IMAGE = "image-upload"
+PROMIDATA_QUEUE_WEBHOOK = "webhooks"
 # Job time limits in milliseconds (the old system's BULLMQ_JOB_TIMEOUT_* values).
 PROMIDATA_JOB_TIMEOUT_SUPPLIER = env.int("PROMIDATA_JOB_TIMEOUT_SUPPLIER", default=1_800_000)
 PROMIDATA_JOB_TIMEOUT_FAMILY = env.int("PROMIDATA_JOB_TIMEOUT_FAMILY", default=300_000)
 PROMIDATA_JOB_TIMEOUT_IMAGE = env.int("PROMIDATA_JOB_TIMEOUT_IMAGE", default=120_000)
+# One webhook attempt (bounded by PROMIDATA_WEBHOOK_TIMEOUT_SECONDS itself), in ms.
+PROMIDATA_JOB_TIMEOUT_WEBHOOK = env.int("PROMIDATA_JOB_TIMEOUT_WEBHOOK", default=60_000)
 # Retries of transient failures, with exponential backoff between these bounds (ms).
 PROMIDATA_JOB_MAX_RETRIES = env.int("PROMIDATA_JOB_MAX_RETRIES", default=5)
 PROMIDATA_JOB_RETRY_MIN_BACKOFF_MS = env.int("PROMIDATA_JOB_RETRY_MIN_BACKOFF_MS", default=5_000)
@@ -315,6 +342,9 @@ PROMIDATA_JOB_MAX_AGE_MS = env.int("PROMIDATA_JOB_MAX_AGE_MS", default=3 * 86_40
 PROMIDATA_CONCURRENCY_SUPPLIER = env.int("PROMIDATA_CONCURRENCY_SUPPLIER", default=1)
 PROMIDATA_CONCURRENCY_FAMILIES = env.int("PROMIDATA_CONCURRENCY_FAMILIES", default=3)
 PROMIDATA_CONCURRENCY_IMAGES = env.int("PROMIDATA_CONCURRENCY_IMAGES", default=10)
+# Webhook attempts at once: threads of the "webhooks" worker group, and of a process's own
+# sender (direct mode).
+PROMIDATA_CONCURRENCY_WEBHOOKS = env.int("PROMIDATA_CONCURRENCY_WEBHOOKS", default=2)
 # Job records older than this many days are removed by promidata_prune_jobs.
 PROMIDATA_JOB_RETENTION_DAYS = env.int("PROMIDATA_JOB_RETENTION_DAYS", default=14)
 # Workers write a heartbeat this often (seconds); the broker gives up on a silent worker's

@@ -1,13 +1,15 @@
-"""URL configuration: the admin (with the queue dashboard), the JSON API, the health check,
-plus media files when they are served from local disk."""
+"""URL configuration: the admin (with the queue dashboard), the HTTP API
+(``promidata_sync.http``: the catalog, sync control, the OpenAPI document and its docs), the
+health check, plus media files when they are served from local disk."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.http import Http404
-from django.urls import include, path, re_path
+from django.urls import path, re_path
 from django.views.static import serve
 
 from promidata_sync.admin.dashboard import dashboard_view
+from promidata_sync.http.api import urlpatterns as api_urlpatterns
 from promidata_sync.views import healthz
 
 urlpatterns = [
@@ -18,7 +20,7 @@ urlpatterns = [
         name="promidata_sync_dashboard",
     ),
     path("admin/", admin.site.urls),
-    path("api/", include("promidata_sync.urls")),
+    *api_urlpatterns(),
     path("healthz", healthz, name="healthz"),
 ]
 

@@ -1,9 +1,15 @@
 """Admin of promidata_sync: sync runs (``runs``), the kept family files (``family_files``),
-the queue dashboard (``dashboard``) and the actions that operate syncs (``actions``), also
-used by the supplier admin in ``catalog``.
+the queue dashboard (``dashboard``), the actions that operate syncs (``actions``), also
+used by the supplier admin in ``catalog``, API keys (``api_keys``), and webhook endpoints and
+deliveries (``webhooks``).
 
 Starting, stopping and retrying need the permission ``promidata_sync.operate_sync``
 (``permissions``); looking needs the usual view permissions.
 """
 
-from promidata_sync.admin import family_files, runs  # noqa: F401  (register the admins)
+from promidata_sync.admin import (  # noqa: F401  (register the admins)
+    api_keys,
+    family_files,
+    runs,
+    webhooks,
+)

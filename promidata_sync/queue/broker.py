@@ -21,7 +21,7 @@ from promidata_sync.redaction import masked_redis_url
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("supplier-sync", "product-family", "image-upload")
+QUEUES = ("supplier-sync", "product-family", "image-upload", "webhooks")
 
 
 class BrokerUnavailable(Exception):

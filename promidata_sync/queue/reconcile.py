@@ -13,6 +13,9 @@ work on them:
   exactly once, so a message sent twice is harmless, while a message lost keeps a run open for
   ever. Job records of lost messages are marked failed, saying so.
 
+Webhook deliveries still pending that long after they were due are sent again too
+(``webhooks.deliveries_resume``: enqueued with Redis, sent in this process without).
+
 The worker supervisor (``promidata_workers``) calls ``reconcile`` every
 ``PROMIDATA_RECONCILE_INTERVAL_SECONDS``; ``promidata_reconcile`` calls it from cron; and
 ``promidata_sync --wait`` calls it while it waits. A lease makes concurrent callers take turns.
@@ -36,7 +39,7 @@ from promidata_sync.queue.broker import (
     send_message,
 )
 from promidata_sync.queue.leases import broker_lease
-from promidata_sync.services import runs
+from promidata_sync.services import runs, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +61,19 @@ class ReconcileReport:
     runs_resumed: list[int] = field(default_factory=list)
     messages_sent: int = 0
     jobs_lost: int = 0
+    webhooks_resumed: int = 0
     skipped: str = ""  # why nothing was done (another reconciler holds the lease)
 
     def __str__(self) -> str:
         if self.skipped:
             return self.skipped
-        return (
+        text = (
             f"{len(self.runs_reaped)} dead run(s) finished, {len(self.runs_resumed)} stalled "
             f"run(s) resumed with {self.messages_sent} message(s); {self.jobs_lost} lost job(s)"
         )
+        if self.webhooks_resumed:
+            text += f"; {self.webhooks_resumed} overdue webhook delivery(ies) sent again"
+        return text
 
 
 def reconcile(*, stalled_after_seconds: float | None = None) -> ReconcileReport:
@@ -93,9 +100,20 @@ def reconcile(*, stalled_after_seconds: float | None = None) -> ReconcileReport:
         if is_persistent():
             broker_maintenance()
             _resume_stalled(report, stalled_after)
-    if report.runs_reaped or report.runs_resumed or report.jobs_lost:
+        report.webhooks_resumed = _resume_webhooks(stalled_after)
+    if report.runs_reaped or report.runs_resumed or report.jobs_lost or report.webhooks_resumed:
         log.warning("reconciler: %s", report)
     return report
+
+
+def _resume_webhooks(overdue_seconds: float) -> int:
+    """Webhook deliveries overdue this long (their message or process was lost) go out again;
+    a problem with them is logged and never stops the reconciler."""
+    try:
+        return webhooks.deliveries_resume(overdue_seconds=overdue_seconds)
+    except Exception:
+        log.exception("reconciler: overdue webhook deliveries could not be resumed")
+        return 0
 
 
 def _resume_stalled(report: ReconcileReport, stalled_after: float) -> None:

@@ -23,6 +23,7 @@ KEY_ARGUMENT = {
     "sync_supplier": "run_id",
     "sync_product_family": "family_sku",
     "upload_image": "url",
+    "deliver_webhook": "delivery_id",
 }
 
 

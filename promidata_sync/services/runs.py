@@ -18,6 +18,7 @@ from promidata_sync.feed.limits import WARNINGS_KEPT
 from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.redaction import sanitize_message
 from promidata_sync.services.run_owners import owner_is_gone
+from promidata_sync.services.webhooks import webhooks_for_finished_run
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,8 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
     """Close the run: decide its state from its counters, store a summary, update the supplier.
 
     ``failed_reason`` marks a run that could not do its job at all (unreadable feed).
-    Idempotent: finishing a finished run changes nothing.
+    Idempotent: finishing a finished run changes nothing. Records the run's webhook
+    deliveries (``webhooks.webhooks_for_finished_run``), sent after the commit.
     """
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().get(pk=run.pk)
@@ -306,6 +308,9 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
             last_sync_status=state,
             last_sync_message=_status_message(run),
         )
+        # In this transaction, so a finished run always has its deliveries; never raises, and
+        # sends only after the commit.
+        webhooks_for_finished_run(run)
     log.info("sync #%s of supplier %s finished: %s", run.pk, run.supplier_id, state)
     return run
 

@@ -1,4 +1,5 @@
-"""The JSON API: authentication, CSRF, errors as JSON 4xx, and the successful answers."""
+"""The operator endpoints (api/sync, runs, jobs, queues): authentication, CSRF, errors as JSON
+4xx, and the successful answers."""
 
 from __future__ import annotations
 
@@ -56,21 +57,21 @@ def test_no_credentials_is_401(client, method, url):
 
 def test_a_wrong_token_is_401(client, token):
     response = client.get("/api/queues", HTTP_AUTHORIZATION="Bearer wrong")
-    assert_json_error(response, 401, "invalid token")
+    assert_json_error(response, 401, "invalid or revoked API key")
 
 
 def test_a_malformed_authorization_header_is_401(client, token):
     assert_json_error(
-        client.get("/api/queues", HTTP_AUTHORIZATION=f"Basic {TOKEN}"), 401, "Bearer <token>"
+        client.get("/api/queues", HTTP_AUTHORIZATION=f"Basic {TOKEN}"), 401, "Bearer <API key>"
     )
 
 
-def test_tokens_are_refused_while_token_auth_is_off(client, settings):
+def test_the_shared_token_is_refused_while_it_is_unset(client, settings):
     settings.PROMIDATA_API_TOKEN = ""
     response = client.get("/api/queues", HTTP_AUTHORIZATION="Bearer ")
     assert_json_error(response, 401)
     response = client.get("/api/queues", HTTP_AUTHORIZATION="Bearer anything")
-    assert_json_error(response, 401, "token authentication is off")
+    assert_json_error(response, 401, "invalid or revoked API key")
 
 
 def test_a_session_without_the_permission_is_403(viewer_client):
@@ -234,7 +235,12 @@ def test_queue_statistics(api):
     everything = api.get("/api/queues").json()
     one = api.get("/api/queues/image-upload/").json()
 
-    assert set(everything["queues"]) == {"supplier-sync", "product-family", "image-upload"}
+    assert set(everything["queues"]) == {
+        "supplier-sync",
+        "product-family",
+        "image-upload",
+        "webhooks",
+    }
     assert everything["total"]["completed"] == 1
     assert one["queue_name"] == "image-upload" and one["completed"] == 1
     assert set(one) >= {"waiting", "active", "delayed", "completed", "failed", "dead", "total"}
@@ -249,5 +255,5 @@ def test_an_unexpected_error_is_a_json_500(api, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("promidata_sync.views.get_queue_stats", broken)
+    monkeypatch.setattr("promidata_sync.api.get_queue_stats", broken)
     assert_json_error(api.get("/api/queues"), 500, "internal error")

@@ -1,7 +1,7 @@
 """``manage.py promidata_workers [--queues ...]``: run and supervise the worker groups.
 
 One process per stage with the configured threads (PROMIDATA_CONCURRENCY_SUPPLIER/FAMILIES/
-IMAGES). A crashed group is restarted; SIGTERM/SIGINT stop every group gracefully. Use
+IMAGES/WEBHOOKS). A crashed group is restarted; SIGTERM/SIGINT stop every group gracefully. Use
 ``--queues`` to run a subset, so stages can be scaled on separate machines. Every
 PROMIDATA_RECONCILE_INTERVAL_SECONDS the supervisor also runs the reconciler, which finishes
 dead runs and resumes queue runs whose messages were lost (``queue.reconcile``).
@@ -51,6 +51,7 @@ class Command(BaseCommand):
             "supplier-sync": settings.PROMIDATA_CONCURRENCY_SUPPLIER,
             "product-family": settings.PROMIDATA_CONCURRENCY_FAMILIES,
             "image-upload": settings.PROMIDATA_CONCURRENCY_IMAGES,
+            "webhooks": settings.PROMIDATA_CONCURRENCY_WEBHOOKS,
         }
         groups = [WorkerGroup(queue_name=q, threads=max(1, threads[q])) for q in queues]
         manage_py = Path(settings.BASE_DIR) / "manage.py"

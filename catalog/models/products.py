@@ -8,6 +8,7 @@ columns for what shops filter and print on, ``extra`` JSON for the rest, every p
 """
 
 from django.db import models
+from django.db.models.functions import Upper
 
 
 class Supplier(models.Model):
@@ -116,6 +117,8 @@ class Product(models.Model):
         indexes = [
             models.Index(fields=["sku"], name="catalog_product_sku_idx"),
             models.Index(fields=["supplier", "is_active"], name="catalog_product_sup_active_idx"),
+            # The API's pages of one supplier, in id order.
+            models.Index(fields=["supplier", "id"], name="catalog_product_sup_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -219,7 +222,12 @@ class Variant(models.Model):
                 fields=["product", "sku"], name="catalog_variant_product_sku_uniq"
             )
         ]
-        indexes = [models.Index(fields=["sku"], name="catalog_variant_sku_idx")]
+        indexes = [
+            models.Index(fields=["sku"], name="catalog_variant_sku_idx"),
+            # The API's q= finds a variant by its EAN or its SKU in any case.
+            models.Index(fields=["ean"], name="catalog_variant_ean_idx"),
+            models.Index(Upper("sku"), name="catalog_variant_upper_sku_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.sku

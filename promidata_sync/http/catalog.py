@@ -8,7 +8,6 @@ the query, call a service and shape the answer; the logic is in ``services.produ
 from __future__ import annotations
 
 import base64
-import hashlib
 from datetime import UTC
 from urllib.parse import urlencode
 
@@ -95,20 +94,25 @@ def products(request, query: Query[ProductQuery]):
 def product(request, sku: str):
     """The whole product: every variant, every tier of every region, images, print data.
 
-    Sends an ``ETag``; a request with ``If-None-Match`` naming it gets 304 and no body.
+    Sends a weak ``ETag``; a request with ``If-None-Match`` naming it gets 304 and no body,
+    without the document being built.
     """
     sku = sku.removesuffix("/")
-    found = product_read(sku, request.build_absolute_uri)
+    wanted = request.headers.get("If-None-Match", "")
+    found = product_read(
+        sku,
+        request.build_absolute_uri,
+        base=f"{request.scheme}://{request.get_host()}",
+        already_have=lambda etag: _etag_matches(wanted, etag),
+    )
     if found is None:
         raise ApiError(404, f"no product {sku[:80]!r}")
-    document = schemas.Product.model_validate(found)
-    body = document.model_dump_json().encode()
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+    if found.document is None:
         response = HttpResponseNotModified()
     else:
+        body = schemas.Product.model_validate(found.document).model_dump_json().encode()
         response = HttpResponse(body, content_type="application/json")
-    response["ETag"] = etag
+    response["ETag"] = found.etag
     return response
 
 
@@ -239,10 +243,11 @@ def _decode_cursor(cursor: str | None) -> int:
 
 
 def _etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match's weak comparison (RFC 9110 13.1.2): W/ prefixes do not count."""
     if not header:
         return False
-    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in candidates or etag in candidates
+    candidates = {tag.strip().removeprefix("W/") for tag in header[:4096].split(",")}
+    return "*" in candidates or etag.removeprefix("W/") in candidates
 
 
 def _product_url(request, sku: str) -> str:

@@ -67,10 +67,20 @@ def _advance(count: int) -> int:
 
 
 def changes_after(cursor: int, *, limit: int) -> list[CatalogChange]:
-    """Up to ``limit`` changes after ``cursor``, oldest first, with product and supplier."""
+    """Up to ``limit`` changes after ``cursor``, oldest first, with the product's SKU and
+    state and its supplier's code (only those: a product's JSON columns are large)."""
     return list(
         CatalogChange.objects.filter(seq__gt=cursor)
         .select_related("product__supplier")
+        .only(
+            "seq",
+            "kind",
+            "run_id",
+            "at",
+            "product__sku",
+            "product__is_active",
+            "product__supplier__code",
+        )
         .order_by("seq")[:limit]
     )
 

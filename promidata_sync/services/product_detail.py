@@ -2,7 +2,9 @@
 
 ``product_read(sku, absolute_url)`` is the entry point: it reads the product in one snapshot
 (on PostgreSQL a REPEATABLE READ, READ ONLY transaction), so a family rewritten by a sync
-between two of its queries can never give a document that is half old and half new.
+between two of its queries can never give a document that is half old and half new, and it
+computes the ETag first (``product_etag``), so that a client holding the current version is
+answered without building anything.
 ``product_find(sku)`` resolves a family SKU; ``product_document(product, absolute_url)``
 builds the JSON-able document: the family, every variant with every price tier of every
 region, its stored images, and its print positions with their options, option tiers,
@@ -14,11 +16,15 @@ tier rows). Description HTML is sanitised (``html_sanitise``); decimals are stri
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
+import nh3
 from django.db import connection, transaction
+from django.db.models import Count, Max, Sum
 
 from catalog.models import (
     Media,
@@ -35,11 +41,33 @@ from catalog.models import (
 )
 from promidata_sync.services.html_sanitise import sanitise_texts
 
+# Bump when the document's shape or rendering changes: every ETag changes with it.
+DOCUMENT_VERSION = "1"
 TIER_FIELDS = ("region", "kind", "min_quantity", "price", "currency", "on_request")
 
 
-def product_read(sku: str, absolute_url: Callable[[str], str]) -> dict | None:
-    """The document of the family ``sku`` (see ``product_find``), None if there is none."""
+@dataclass(frozen=True)
+class ProductRead:
+    """What ``product_read`` found: the document's ``etag`` and the ``document`` itself, or
+    None for it when the caller already holds that version."""
+
+    etag: str
+    document: dict | None
+
+
+def product_read(
+    sku: str,
+    absolute_url: Callable[[str], str],
+    *,
+    base: str = "",
+    already_have: Callable[[str], bool] = lambda etag: False,
+) -> ProductRead | None:
+    """The family ``sku`` (see ``product_find``), None if there is none.
+
+    Reads in one snapshot. The ETag (``product_etag``) comes first and costs two queries; when
+    ``already_have(etag)`` the document is not built at all (a 304 costs no more than that).
+    ``base`` is the scheme and host the absolute URLs are built on (part of the tag).
+    """
     # Inside a caller's transaction (a test's, a script's) its snapshot rules, and SET
     # TRANSACTION would fail after its first query.
     own_transaction = not connection.in_atomic_block
@@ -48,7 +76,51 @@ def product_read(sku: str, absolute_url: Callable[[str], str]) -> dict | None:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         product = product_find(sku)
-        return None if product is None else product_document(product, absolute_url)
+        if product is None:
+            return None
+        etag = product_etag(product, base=base)
+        if already_have(etag):
+            return ProductRead(etag, None)
+        return ProductRead(etag, product_document(product, absolute_url))
+
+
+def product_etag(product: Product, *, base: str = "") -> str:
+    """A weak ETag that changes whenever the document would.
+
+    Built from what the document is made of, not from the document (building it is what a
+    304 saves): the product's ``updated_at`` (every family write, deactivation and image
+    arrival moves it), its variants' count and latest ``updated_at``, its stored images (the
+    image stage bumps ``updated_at`` only after its commit), the supplier and category shown,
+    the storage's URL and the request's host (URLs are absolute), and ``DOCUMENT_VERSION``
+    with the sanitiser's version (a new release may render the same rows differently).
+    Two queries.
+    """
+    variants = Variant.objects.filter(product_id=product.pk).aggregate(
+        n=Count("id"),
+        last=Max("updated_at"),
+        images=Count("media_links"),
+        image_sum=Sum("media_links__media_id"),
+    )
+    position_images = PrintPositionImage.objects.filter(
+        position__variant__product_id=product.pk, media__isnull=False
+    ).aggregate(n=Count("id"), media_sum=Sum("media_id"))
+    storage = Media._meta.get_field("file").storage
+    parts = (
+        DOCUMENT_VERSION,
+        nh3.__version__ if hasattr(nh3, "__version__") else "",
+        base,
+        storage.url("x"),
+        product.pk,
+        product.updated_at.isoformat(),
+        product.is_active,
+        product.supplier.code,
+        product.supplier.name,
+        product.category.key if product.category else "",
+        *variants.values(),
+        *position_images.values(),
+    )
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+    return f'W/"{digest}"'
 
 
 def product_find(sku: str) -> Product | None:

@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import now
 
-from catalog.models import Category, Media, Product, Supplier, Variant
+from catalog.models import Category, Media, Product, Supplier, Variant, VariantMedia
 from promidata_sync.devtools.feedgen import NINE_LOCALE_REGIONS, FeedSpec
 from promidata_sync.services.direct import sync_direct
 
@@ -152,11 +153,33 @@ def test_an_etag_is_sent_and_if_none_match_gets_a_304(reader, synced):
     again = reader.get(f"/api/catalog/products/{sku}/", HTTP_IF_NONE_MATCH=etag)
     other = reader.get(f"/api/catalog/products/{sku}/", HTTP_IF_NONE_MATCH='"something-else"')
 
-    assert etag.startswith('"') and again.status_code == 304 and again.content == b""
+    assert etag.startswith('W/"') and again.status_code == 304 and again.content == b""
     assert again["ETag"] == etag and other.status_code == 200
-    Variant.objects.filter(product__sku=sku).update(color="Ultraviolet")
+    strong_form = reader.get(f"/api/catalog/products/{sku}/", HTTP_IF_NONE_MATCH=etag[2:])
+    assert strong_form.status_code == 304  # If-None-Match compares weakly
+    # Whatever a sync changes moves the tag: a variant rewritten (its updated_at moves)...
+    Variant.objects.filter(product__sku=sku).update(color="Ultraviolet", updated_at=now())
     changed = reader.get(f"/api/catalog/products/{sku}/", HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
+    assert changed.json()["variants"][0]["color"] == "Ultraviolet"
+    # ...an image linked before the product's updated_at is bumped, the supplier renamed.
+    etag = changed["ETag"]
+    VariantMedia.objects.filter(variant__product__sku=sku).delete()
+    imageless = reader.get(f"/api/catalog/products/{sku}/", HTTP_IF_NONE_MATCH=etag)
+    assert imageless.status_code == 200 and imageless["ETag"] != etag
+    etag = imageless["ETag"]
+    Supplier.objects.filter(code="A100").update(name="Renamed Ltd")
+    renamed = reader.get(f"/api/catalog/products/{sku}/", HTTP_IF_NONE_MATCH=etag)
+    assert renamed.status_code == 200 and renamed.json()["supplier_name"] == "Renamed Ltd"
+
+
+def test_a_304_does_not_build_the_document(reader, synced):
+    sku = next(iter(synced["A100"]))
+    etag = reader.get(f"/api/catalog/products/{sku}/")["ETag"]
+    with CaptureQueriesContext(connection) as captured:
+        again = reader.get(f"/api/catalog/products/{sku}/", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert not any("catalog_pricetier" in q["sql"] for q in captured.captured_queries)
 
 
 def test_a_sku_names_the_family_of_the_supplier_it_starts_with(reader, synced):

@@ -8,7 +8,7 @@ answered without building anything.
 ``product_find(sku)`` resolves a family SKU; ``product_document(product, absolute_url)``
 builds the JSON-able document: the family, every variant with every price tier of every
 region, its stored images, and its print positions with their options, option tiers,
-costs and cost tiers. It reads a fixed number of queries (ten) whatever the number of
+costs and cost tiers. It reads a fixed number of queries (nine) whatever the number of
 variants, options and tiers: each table is read once for the whole family, by joins on the
 family, as plain tuples (no model instances: a real-size family holds tens of thousands of
 tier rows). Description HTML is sanitised (``html_sanitise``); decimals are strings.

@@ -393,7 +393,7 @@ def test_categories_form_a_tree_with_product_counts(reader, synced):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_product_is_read_in_one_snapshot(client):
-    """Outside any caller's transaction the document's ten queries share one REPEATABLE READ
+    """Outside any caller's transaction the document's queries share one REPEATABLE READ
     snapshot: a sync committing between two of them cannot make it half old, half new."""
     from promidata_sync.services.api_keys import create_key
 

@@ -415,9 +415,22 @@ def _cost_document(row, cost_tiers) -> dict:
 
 
 def _tiers(queryset, owner: str) -> dict[int, list[dict]]:
-    """``{owner id: [tier document]}``, each owner's tiers by region, kind, quantity."""
+    """``{owner id: [tier document]}``, each owner's tiers by region, kind, quantity.
+
+    Equal tiers share one document: a real-size family repeats the same few price breaks
+    across hundreds of options and costs, and formatting 25,000 decimals is most of the time
+    a document takes. (The documents are read only: sharing them is safe.)"""
     ordered = queryset.order_by(owner, "region", "kind", "min_quantity")
-    return _grouped(ordered, owner, TIER_FIELDS, tier_document)
+    built: dict[tuple, dict] = {}
+
+    def document(row) -> dict:
+        key = tuple(row)
+        found = built.get(key)
+        if found is None:
+            found = built[key] = tier_document(key)
+        return found
+
+    return _grouped(ordered, owner, TIER_FIELDS, document)
 
 
 def _grouped(queryset, group_field: str, fields, build) -> dict[int, list]:

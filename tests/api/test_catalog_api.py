@@ -14,6 +14,7 @@ from django.utils.timezone import now
 
 from catalog.models import Category, Media, Product, Supplier, Variant, VariantMedia
 from promidata_sync.devtools.feedgen import NINE_LOCALE_REGIONS, FeedSpec
+from promidata_sync.http import schemas
 from promidata_sync.services.direct import sync_direct
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +74,7 @@ def test_a_product_holds_every_contract_key_and_every_tier_of_every_region(reade
         for family_sku, expected in families.items():
             body = get_product(reader, family_sku)
 
+            schemas.Product.model_validate(body)  # the published schema holds for it
             assert set(body) >= PRODUCT_KEYS
             assert (body["sku"], body["supplier"], body["is_active"]) == (family_sku, code, True)
             assert body["names"] == expected["names"]

@@ -285,6 +285,8 @@ PROMIDATA_API_REQUESTS_PER_MINUTE = env.int("PROMIDATA_API_REQUESTS_PER_MINUTE",
 # Django's cache holds the throttle counts: local memory counts per process; a Redis URL
 # (redis://host:6379/2) shares them between web processes.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# A failed CSRF check under api/ answers {"error": ...} like the rest of the API.
+CSRF_FAILURE_VIEW = "promidata_sync.http.errors.csrf_failure"
 
 # --- Webhooks ---------------------------------------------------------------------------------
 # Signed POSTs to the admin's webhook endpoints when a run finishes (docs/webhooks.md).

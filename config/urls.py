@@ -37,3 +37,7 @@ def serve_media(request, path: str):
 if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
     # Local media (the embedded default). With S3/R2 the bucket or its CDN serves them.
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve_media)]
+
+# A request refused before any view (too many fields, a host not in ALLOWED_HOSTS) answers
+# JSON under api/ as well.
+handler400 = "promidata_sync.http.errors.bad_request"

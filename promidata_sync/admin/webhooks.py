@@ -149,6 +149,17 @@ class WebhookEndpointAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
         if not secret:
             return super().response_add(request, obj, post_url_continue)
         self.message_user(request, f"The webhook endpoint “{obj}” was added.", messages.SUCCESS)
+        return self._secret_once(request, obj, secret)
+
+    def response_change(self, request, obj):
+        # An endpoint saved without a secret (an old row) got one generated: show it too.
+        secret = getattr(request, "_webhook_secret_shown_once", "")
+        if not secret:
+            return super().response_change(request, obj)
+        self.message_user(request, f"The webhook endpoint “{obj}” was changed.", messages.SUCCESS)
+        return self._secret_once(request, obj, secret)
+
+    def _secret_once(self, request, obj, secret: str):
         response = TemplateResponse(
             request,
             "admin/promidata_sync/webhookendpoint/secret_once.html",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import RedirectView
 from ninja import NinjaAPI
 
 from promidata_sync.http import catalog, operator
@@ -45,6 +47,7 @@ api.add_router("/catalog/", catalog.router)
 api.add_router("/", operator.router)
 
 
+@csrf_exempt
 @never_cache
 def not_found(request, path: str = ""):
     """Anything else under ``api/``: a JSON 404 instead of the HTML page."""
@@ -52,9 +55,12 @@ def not_found(request, path: str = ""):
 
 
 def urlpatterns() -> list:
-    """``api/...`` patterns: ninja's (with JSON 405s), then the JSON 404 for the rest."""
+    """``api/...`` patterns: ninja's (with JSON 405s), the schema and docs without their
+    slash, then the JSON 404 for the rest."""
     patterns, _app, _namespace = api.urls
     return [
         path("api/", (json_method_not_allowed(patterns), "ninja", "api")),
+        path("api/schema", RedirectView.as_view(pattern_name="api:openapi-json")),
+        path("api/docs", RedirectView.as_view(pattern_name="api:openapi-view")),
         re_path(r"^api/(?P<path>.*)$", not_found),
     ]

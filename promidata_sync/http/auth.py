@@ -68,7 +68,11 @@ class ScopedAuth(HttpBearer):
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise ApiError(401, "malformed Authorization header: use 'Bearer <API key>'")
+            raise ApiError(
+                401,
+                "malformed Authorization header: use 'Bearer <API key>'",
+                WWW_Authenticate='Bearer error="invalid_request"',
+            )
         caller = caller_for_token(token)
         if caller is None:
             raise ApiError(

@@ -8,12 +8,13 @@ the query, call a service and shape the answer; the logic is in ``services.produ
 from __future__ import annotations
 
 import base64
-from datetime import UTC
+import re
+from datetime import UTC, datetime, time
 from urllib.parse import urlencode
 
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from ninja import Query, Router, Schema
 from pydantic import Field
 from pydantic_core import to_json
@@ -194,11 +195,14 @@ def quote_view(request, query: Query[QuoteQuery]):
     Totals are rounded half-up to cents at the end; ``total`` is null when a tier used is
     on request.
     """
+    variant, region = _text(query.variant, "variant"), _text(query.region, "region")
+    if variant is None or region is None:
+        raise ApiError(400, f"{'variant' if variant is None else 'region'}: is required")
     try:
         return quote(
-            _text(query.variant, "variant"),
+            variant,
             query.quantity,
-            _text(query.region, "region"),
+            region,
             option=_text(query.option, "option"),
             position=_text(query.position, "position"),
         )
@@ -216,16 +220,37 @@ def _text(value: str | None, name: str) -> str | None:
     return value or None
 
 
+# What ISO 8601 times look like; Python's parser alone accepts any separator and any number
+# of digits ("2026-12-01X08:00", ten thousand 1s).
+ISO_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?",
+    re.ASCII,
+)
+
+
 def _iso_time(value: str | None):
     if not value:
         return None
-    try:
-        parsed = parse_datetime(value.strip())
-    except ValueError:
-        parsed = None
+    value = value.strip()
+    parsed = None
+    if len(value) <= 40 and ISO_TIME.fullmatch(value):
+        try:
+            parsed = parse_datetime(value) or _midnight(value)
+        except ValueError:
+            parsed = None
     if parsed is None:
-        raise ApiError(400, "updated_since must be an ISO 8601 time, e.g. 2026-12-01T08:00:00Z")
+        raise ApiError(
+            400,
+            "updated_since must be an ISO 8601 time, e.g. 2026-12-01T08:00:00Z "
+            "(a + in an offset is sent as %2B)",
+        )
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _midnight(value: str):
+    """A date alone: its midnight (UTC unless a zone follows)."""
+    day = parse_date(value[:10])
+    return None if day is None or len(value) > 10 else datetime.combine(day, time.min)
 
 
 def _encode_cursor(last_id: int) -> str:

@@ -80,3 +80,26 @@ def install_error_handlers(api) -> None:
     api.add_exception_handler(AuthenticationError, authentication_error)
     api.add_exception_handler(ValidationError, validation_error)
     api.add_exception_handler(ApiError, api_error)
+
+
+def bad_request(request, exception=None):
+    """``handler400``: a JSON 400 under ``api/`` (a request Django refused before any view:
+    too many fields, a host not in ALLOWED_HOSTS), Django's page elsewhere."""
+    if _is_api(request):
+        return json_error(400, "bad request")
+    from django.views.defaults import bad_request as django_bad_request
+
+    return django_bad_request(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """``CSRF_FAILURE_VIEW``: a JSON 403 under ``api/``, Django's page elsewhere."""
+    if _is_api(request):
+        return json_error(403, f"CSRF check failed: {reason}")
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
+
+
+def _is_api(request) -> bool:
+    return request.path_info.startswith("/api/") or request.path_info == "/api"

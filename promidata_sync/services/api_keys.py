@@ -76,7 +76,9 @@ def caller_for_token(token: str) -> Caller | None:
     fate: a failing request still counts as a use).
     """
     legacy = settings.PROMIDATA_API_TOKEN
-    if legacy and hmac.compare_digest(token.encode(), legacy.encode()):
+    if legacy and hmac.compare_digest(
+        token.encode("utf-8", "surrogatepass"), legacy.encode("utf-8", "surrogatepass")
+    ):
         return Caller(label="token", scopes=frozenset(ALL_SCOPES))
     if not token.startswith(KEY_PREFIX) or len(token) > 200:
         return None

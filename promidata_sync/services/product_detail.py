@@ -134,8 +134,14 @@ def product_find(sku: str) -> Product | None:
         return None
     return min(
         candidates,
-        key=lambda p: (not sku.startswith(p.supplier.code), not p.is_active, p.id),
+        key=lambda p: (not code_prefixes(p.supplier.code, sku), not p.is_active, p.id),
     )
+
+
+def code_prefixes(code: str, sku: str) -> bool:
+    """True when supplier ``code`` starts ``sku`` as its own part: "A23" for "A23-1234" or
+    "A23", not "A2" for "A23-1234"."""
+    return bool(code) and (sku == code or sku.startswith(f"{code}-"))
 
 
 def decimal_text(value: Decimal | None, *, places: int = 0) -> str | None:

@@ -15,8 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, TextField
-from django.db.models.functions import Cast, Coalesce
+from django.db import connection
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from catalog.models import Category, Media, Product, Variant, VariantMedia
 
@@ -107,10 +109,29 @@ def _filtered(filters: ProductFilters):
         variant_match = Variant.objects.filter(product_id=OuterRef("pk")).filter(
             Q(ean=q) | Q(sku__iexact=q)
         )
-        queryset = queryset.annotate(names_text=Cast("names", TextField())).filter(
-            Q(sku__icontains=q) | Q(names_text__icontains=q) | Exists(variant_match)
+        queryset = queryset.annotate(name_match=_name_contains(q)).filter(
+            Q(sku__icontains=q) | Q(name_match=True) | Exists(variant_match)
         )
     return queryset
+
+
+def _name_contains(q: str) -> RawSQL:
+    """True when one of the product's names (the values of ``names``, not its JSON text:
+    that would match language keys, quotes and escapes) contains ``q``, in any case."""
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    table = connection.ops.quote_name(Product._meta.db_table)
+    if connection.vendor == "postgresql":
+        sql = (
+            f"EXISTS (SELECT 1 FROM jsonb_each_text(CASE WHEN jsonb_typeof({table}.names) = "
+            f"'object' THEN {table}.names ELSE '{{}}'::jsonb END) AS n "
+            "WHERE n.value ILIKE %s ESCAPE '\\')"
+        )
+    else:  # SQLite: LIKE is case-insensitive for ASCII
+        sql = (
+            f"EXISTS (SELECT 1 FROM json_each(CASE WHEN json_type({table}.names) = 'object' "
+            f"THEN {table}.names ELSE '{{}}' END) AS n WHERE n.value LIKE %s ESCAPE '\\')"
+        )
+    return RawSQL(sql, [pattern], output_field=BooleanField())
 
 
 def category_and_descendants(key: str) -> list[int]:

@@ -133,7 +133,7 @@ def test_session_posts_need_the_csrf_token_and_key_posts_do_not(operator, operat
 def test_a_wrong_method_is_a_json_405(client, catalog_key):
     response = client.post(CATALOG, **bearer(catalog_key))
     assert_json_error(response, 405, "POST")
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
 
 
 def test_an_unknown_api_path_is_a_json_404(client):

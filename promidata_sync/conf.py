@@ -89,10 +89,12 @@ class SyncConfig:
         return folder.parent if folder.name == "Import" else folder
 
 
-def parse_networks(values) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """``PROMIDATA_ALLOWED_NETWORKS`` entries as networks ("127.0.0.0/8", "10.1.2.3").
+def parse_networks(
+    values, setting: str = "PROMIDATA_ALLOWED_NETWORKS"
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``setting``'s entries as networks ("127.0.0.0/8", "10.1.2.3").
 
-    Raises ``ImproperlyConfigured`` naming the entry that is not a network.
+    Raises ``ImproperlyConfigured`` naming the setting and the entry that is not a network.
     """
     from django.core.exceptions import ImproperlyConfigured
 
@@ -105,6 +107,6 @@ def parse_networks(values) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Networ
             networks.append(ipaddress.ip_network(text, strict=False))
         except ValueError:
             raise ImproperlyConfigured(
-                f"PROMIDATA_ALLOWED_NETWORKS: {text!r} is not a network such as 10.0.0.0/8"
+                f"{setting}: {text!r} is not a network such as 10.0.0.0/8"
             ) from None
     return tuple(networks)

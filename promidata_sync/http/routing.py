@@ -62,7 +62,7 @@ def _wrap(view):
     def answer(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         if isinstance(response, HttpResponseNotAllowed):
-            allowed = response["Allow"]
+            allowed = ", ".join(sorted(m.strip() for m in response["Allow"].split(",")))
             return json_error(405, f"method {request.method} not allowed", Allow=allowed)
 
         if request.method == "HEAD" and not response.streaming:

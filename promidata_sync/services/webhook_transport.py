@@ -18,8 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
+from promidata_sync.conf import parse_networks
 from promidata_sync.http_transport import (
     WATCHDOG,
     ConnectionPolicy,
@@ -190,15 +190,6 @@ def shown_url(url: str) -> str:
 def allowed_networks() -> tuple:
     """``PROMIDATA_WEBHOOK_ALLOWED_NETWORKS`` as networks; ``ImproperlyConfigured`` names a bad
     entry."""
-    networks = []
-    for value in settings.PROMIDATA_WEBHOOK_ALLOWED_NETWORKS:
-        text = str(value).strip()
-        if not text:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(text, strict=False))
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"PROMIDATA_WEBHOOK_ALLOWED_NETWORKS: {text!r} is not a network such as 10.0.0.0/8"
-            ) from None
-    return tuple(networks)
+    return parse_networks(
+        settings.PROMIDATA_WEBHOOK_ALLOWED_NETWORKS, "PROMIDATA_WEBHOOK_ALLOWED_NETWORKS"
+    )

@@ -35,7 +35,6 @@ class Caller:
 
     label: str  # for logs and throttling: "key 12", "token", "user 3"
     scopes: frozenset[str]
-    key: ApiKey | None = None
     requests_per_minute: int | None = None
 
 
@@ -91,7 +90,6 @@ def caller_for_token(token: str) -> Caller | None:
     return Caller(
         label=f"key {key.pk}",
         scopes=frozenset(key.scopes or ()),
-        key=key,
         requests_per_minute=key.requests_per_minute,
     )
 

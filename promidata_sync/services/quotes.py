@@ -43,6 +43,7 @@ from django.conf import settings
 from django.db.models import prefetch_related_objects
 
 from catalog.models import PriceTier, PrintCost, PrintOption, PrintPosition, Variant
+from promidata_sync.services.product_detail import code_prefixes, decimal_text
 
 SELL = PriceTier.Kind.SELL
 CENT = Decimal("0.01")
@@ -104,7 +105,7 @@ def find_variant(sku: str, *, with_print: bool = True) -> Variant:
         raise QuoteError(404, f"unknown variant {sku}")
     variant = min(
         candidates,
-        key=lambda v: (not _prefixes(v.product.supplier.code, sku), not v.is_active, v.pk),
+        key=lambda v: (not code_prefixes(v.product.supplier.code, sku), not v.is_active, v.pk),
     )
     prefetch_related_objects([variant], *ARTICLE_DETAILS, *(PRINT_DETAILS if with_print else ()))
     return variant
@@ -230,7 +231,7 @@ def _print(option: PrintOption, position, quantity: int, region: str, currency: 
             {
                 "sku": cost.sku,
                 "calculation_type": cost.calculation_type,
-                "calculation_amount": None if amount is None else _plain(amount),
+                "calculation_amount": None if amount is None else decimal_text(amount),
                 "requirement": cost.requirement,
                 **cost_line,
                 "on_request": cost_tier.on_request,
@@ -258,7 +259,7 @@ def _charge(tier, units: Decimal) -> tuple[dict, Decimal | None]:
     """A line at ``tier`` for ``units`` units, and its unrounded value (None on request)."""
     value = None if tier.on_request else tier.price * units
     line = {
-        "unit_price": _unit_price(tier.price),
+        "unit_price": decimal_text(tier.price, places=2),
         "min_quantity": tier.min_quantity,
         "total": None if value is None else _money(value),
     }
@@ -294,23 +295,8 @@ def _regions(tiers) -> list[str]:
     return sorted({t.region for t in tiers if t.kind == SELL})
 
 
-def _prefixes(supplier_code: str, sku: str) -> bool:
-    return bool(supplier_code) and (sku == supplier_code or sku.startswith(f"{supplier_code}-"))
-
-
 def _money(value: Decimal) -> str:
     return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
-
-
-def _unit_price(price: Decimal) -> str:
-    normal = price.normalize()
-    if normal.as_tuple().exponent > -2:
-        return str(price.quantize(CENT))
-    return f"{normal:f}"
-
-
-def _plain(amount: Decimal) -> str:
-    return f"{amount.normalize():f}"
 
 
 def _first_text(texts: dict) -> str:

@@ -87,7 +87,7 @@ def test_an_unchanged_resync_adds_no_change(reader, feed, feed_server, sync_conf
     assert CatalogChange.objects.count() == before
 
 
-def test_a_change_is_never_visible_before_an_earlier_one(transactional_db, feed, feed_server):
+def test_a_change_is_never_visible_before_an_earlier_one(transactional_db):
     """Two writers: the first draws its cursor and holds its transaction open; the second
     must wait for it, so a reader can never see cursor 2 while cursor 1 is uncommitted."""
     from catalog.models import Supplier

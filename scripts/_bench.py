@@ -67,8 +67,8 @@ def django_setup() -> None:
 
 @contextmanager
 def feed_server(**options):
-    """Run ``python -m promidata_sync.devtools.feedserver`` with ``options``; yield its URL."""
-    args = [sys.executable, "-m", "promidata_sync.devtools.feedserver"]
+    """Run ``python -m devtools.feedserver`` with ``options``; yield its URL."""
+    args = [sys.executable, "-m", "devtools.feedserver"]
     for key, value in options.items():
         if value is not None:
             args += [f"--{key.replace('_', '-')}", str(value)]

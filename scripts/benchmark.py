@@ -147,7 +147,7 @@ def changed_family_queries() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from catalog.models import Supplier
-    from promidata_sync.devtools.feedgen import FeedSpec, SyntheticFeed
+    from devtools.feedgen import FeedSpec, SyntheticFeed
     from promidata_sync.feed import ImportEntry, parse_family
     from promidata_sync.models import SyncRun
     from promidata_sync.services.families import family_write

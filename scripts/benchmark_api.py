@@ -99,7 +99,7 @@ SERVICE_CALLS = 20  # per row, the first requests' calls repeated in-process
 
 
 def template_spec():
-    from promidata_sync.devtools.feedgen import NINE_LOCALE_REGIONS, FeedSpec
+    from devtools.feedgen import NINE_LOCALE_REGIONS, FeedSpec
 
     return FeedSpec(
         suppliers=1,
@@ -120,7 +120,7 @@ def heavy_feed():
     """The feed of ``benchmark_first_import`` reduced to its one ~3.6 MB family."""
     from benchmark_first_import import feed_spec
 
-    from promidata_sync.devtools.feedgen import FeedSpec, SyntheticFeed
+    from devtools.feedgen import FeedSpec, SyntheticFeed
 
     spec = feed_spec(1, 0, heavy=True)  # heavy_every=1: the one family added is heavy
     spec["regions"] = [tuple(region) for region in spec["regions"]]
@@ -435,7 +435,7 @@ def build_catalog(args, database_url: str) -> dict:
     from django.utils import timezone
 
     from catalog.models import Product, Supplier
-    from promidata_sync.devtools.feedgen import SyntheticFeed, render_categories_csv
+    from devtools.feedgen import SyntheticFeed, render_categories_csv
     from promidata_sync.feed import parse_categories
     from promidata_sync.models import FamilyFile, ImageSource
     from promidata_sync.services.feed_index import categories_upsert, suppliers_ensure

@@ -84,7 +84,7 @@ def feed_spec(suppliers: int, families_per_supplier: int, *, heavy: bool) -> dic
     data already give ~250 KB. With ``heavy``, index ``families_per_supplier + 1`` is padded to
     ``HEAVY_KB``; the server adds exactly that one family to the first supplier.
     """
-    from promidata_sync.devtools.feedgen import NINE_LOCALE_REGIONS
+    from devtools.feedgen import NINE_LOCALE_REGIONS
 
     spec = {
         "suppliers": suppliers,
@@ -106,8 +106,8 @@ def feed_spec(suppliers: int, families_per_supplier: int, *, heavy: bool) -> dic
 
 def serve_phase(spec_json: str, heavy_supplier: str) -> int:
     """Child process: serve the feed until SIGTERM; print the Import.txt URL when ready."""
-    from promidata_sync.devtools.feedgen import FeedSpec, SyntheticFeed
-    from promidata_sync.devtools.feedserver import FeedServer
+    from devtools.feedgen import FeedSpec, SyntheticFeed
+    from devtools.feedserver import FeedServer
 
     feed = SyntheticFeed(FeedSpec(**json.loads(spec_json)))
     if heavy_supplier:

@@ -166,9 +166,9 @@ def run(args: argparse.Namespace) -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from devtools.feedgen import FeedSpec, SyntheticFeed
+    from devtools.feedserver import FeedServer
     from promidata_sync.conf import SyncConfig
-    from promidata_sync.devtools.feedgen import FeedSpec, SyntheticFeed
-    from promidata_sync.devtools.feedserver import FeedServer
 
     throwaway = connection.vendor != "sqlite"
     if throwaway:  # never touch the catalog DATABASE_URL names: use a database of our own

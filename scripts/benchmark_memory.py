@@ -45,7 +45,7 @@ def _heavy(megabytes: int) -> bytes:
     """A family of real-looking children (all languages, tiers, images) of about that size,
     each carrying print data the way real files do: many small objects (94% of the values of
     the real files measured for issue 9 are ``ImprintPositions``)."""
-    from promidata_sync.devtools.feedgen import FeedSpec, SyntheticFeed
+    from devtools.feedgen import FeedSpec, SyntheticFeed
 
     feed = SyntheticFeed(FeedSpec(suppliers=1, families_per_supplier=1, variants_per_family=1))
     body = json.loads(feed.family_json("A100", "A100-F00001", "http://127.0.0.1/base"))
@@ -129,9 +129,9 @@ def _parse_before(data: bytes) -> str:
 
 
 def _fetch_many(data: bytes, families: int, *, parse_concurrency: int) -> str:
+    from devtools.feedserver import FeedServer
     from promidata_sync.concurrency import bounded_map
     from promidata_sync.conf import SyncConfig
-    from promidata_sync.devtools.feedserver import FeedServer
     from promidata_sync.feed import ImportEntry
     from promidata_sync.fetching import Fetcher
     from promidata_sync.services.families import family_fetch

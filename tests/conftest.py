@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.feedgen import FeedSpec, SyntheticFeed
+from devtools.feedserver import FeedServer
 from promidata_sync.conf import SyncConfig
-from promidata_sync.devtools.feedgen import FeedSpec, SyntheticFeed
-from promidata_sync.devtools.feedserver import FeedServer
 
 
 @pytest.fixture

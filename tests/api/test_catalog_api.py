@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
 from catalog.models import Category, Media, Product, Supplier, Variant, VariantMedia
-from promidata_sync.devtools.feedgen import NINE_LOCALE_REGIONS, FeedSpec
+from devtools.feedgen import NINE_LOCALE_REGIONS, FeedSpec
 from promidata_sync.http import schemas
 from promidata_sync.services.direct import sync_direct
 

@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.models import PriceTier, PrintCost, PrintOptionTier, Product, Supplier
-from promidata_sync.devtools.feedserver import FAKE_PROFILE_GUID
+from devtools.feedserver import FAKE_PROFILE_GUID
 from promidata_sync.log_format import RedactingFormatter
 from promidata_sync.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from promidata_sync.services import webhooks

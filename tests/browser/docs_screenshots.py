@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Supplier
+from devtools.feedgen import FeedSpec
 from promidata_sync.api import start_sync
-from promidata_sync.devtools.feedgen import FeedSpec
 from promidata_sync.models import SyncRun
 from tests.browser.conftest import make_staff
 from tests.feedpaths import family_path

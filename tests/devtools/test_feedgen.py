@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from promidata_sync.devtools.feedgen import CATEGORY_HEADER, FeedSpec, SyntheticFeed, ean13
+from devtools.feedgen import CATEGORY_HEADER, FeedSpec, SyntheticFeed, ean13
 
 BASE = "http://feed.test/Profiles/Live/guid"
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from promidata_sync.devtools.feedgen import (
+from devtools.feedgen import (
     NINE_LOCALE_REGIONS,
     WHOLE_FEED,
     FeedSpec,

@@ -21,8 +21,8 @@ import pytest
 import requests
 from PIL import Image
 
-from promidata_sync.devtools.feedgen import FeedSpec, SyntheticFeed
-from promidata_sync.devtools.feedserver import FAKE_PROFILE_GUID, FeedServer, classify_path
+from devtools.feedgen import FeedSpec, SyntheticFeed
+from devtools.feedserver import FAKE_PROFILE_GUID, FeedServer, classify_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -455,7 +455,7 @@ def test_constructor_needs_exactly_one_source(tmp_path, feed):
 
 def _run_cli(*args: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "promidata_sync.devtools.feedserver", *args],
+        [sys.executable, "-m", "devtools.feedserver", *args],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

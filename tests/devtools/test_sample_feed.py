@@ -13,10 +13,10 @@ from urllib.request import url2pathname
 import pytest
 from PIL import Image
 
-from promidata_sync.devtools import build_sample_feed as builder
+from devtools import build_sample_feed as builder
 
 ROOT = builder.DEFAULT_OUTPUT
-REBUILD_HINT = "sample_feed/ is stale: run `python -m promidata_sync.devtools.build_sample_feed`"
+REBUILD_HINT = "sample_feed/ is stale: run `python -m devtools.build_sample_feed`"
 
 
 def _on_disk(root: Path) -> dict[str, bytes]:

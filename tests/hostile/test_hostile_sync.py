@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from promidata_sync.devtools.feedgen import FeedSpec, SyntheticFeed
-from promidata_sync.devtools.feedserver import FAKE_PROFILE_GUID, FeedServer
+from devtools.feedgen import FeedSpec, SyntheticFeed
+from devtools.feedserver import FAKE_PROFILE_GUID, FeedServer
 from tests.hostile.cases import CASES, UNATTRIBUTED_INDEX_LINES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 
 from catalog.models import Media, PriceTier, Product, Variant, VariantMedia
+from devtools.feedgen import FeedSpec
 from promidata_sync.api import get_job_status, get_queue_stats, retry_failed, start_sync
-from promidata_sync.devtools.feedgen import FeedSpec
 from promidata_sync.models import ImageSource, Job, SyncItem, SyncRun, VariantImage, WorkerHeartbeat
 from promidata_sync.services.direct import sync_direct
 from tests.catalog_state import (

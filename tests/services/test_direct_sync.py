@@ -226,7 +226,7 @@ def test_feed_that_shrank_below_half_deactivates_nothing_unless_forced(
 
 
 def test_changed_family_costs_the_same_queries_with_1_or_40_variants(settings):
-    from promidata_sync.devtools.feedgen import FeedSpec, SyntheticFeed
+    from devtools.feedgen import FeedSpec, SyntheticFeed
     from promidata_sync.feed import ImportEntry, parse_family
     from promidata_sync.services.families import family_write
 

@@ -23,7 +23,7 @@ from catalog.models import (
     Product,
     Supplier,
 )
-from promidata_sync.devtools.feedgen import NINE_LOCALE_REGIONS, FeedSpec, SyntheticFeed
+from devtools.feedgen import NINE_LOCALE_REGIONS, FeedSpec, SyntheticFeed
 from promidata_sync.feed import ImportEntry, parse_family
 from promidata_sync.models import ImageSource, SyncRun
 from promidata_sync.services.direct import sync_direct

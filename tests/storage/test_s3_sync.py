@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from catalog.models import Media, VariantMedia
-from promidata_sync.devtools.feedgen import FeedSpec
+from devtools.feedgen import FeedSpec
 from promidata_sync.models import ImageSource, SyncItem, VariantImage
 from promidata_sync.services.direct import sync_direct
 from tests.catalog_state import assert_images_linked_and_stored, catalog_as_feed, normalise_expected

@@ -7,7 +7,7 @@ changed while the server runs.
 
 Run as a module for a standalone server (see :func:`main`)::
 
-    python -m promidata_sync.devtools.feedserver --suppliers 40 --families 1000 --port 8765
+    python -m devtools.feedserver --suppliers 40 --families 1000 --port 8765
 """
 
 from __future__ import annotations
@@ -583,7 +583,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m promidata_sync.devtools.feedserver",
+        prog="python -m devtools.feedserver",
         description="Serve a synthetic Promidata feed (or a directory) on loopback. "
         "Prints the Import.txt URL on the first line, serves until SIGTERM/SIGINT.",
     )

@@ -377,7 +377,7 @@ class SyntheticFeed:
     rendering work on an immutable snapshot of the family state.
 
     ``base_url`` (None by default) is the feed base that :meth:`expected` uses for image URLs
-    when not given one explicitly; :class:`~promidata_sync.devtools.feedserver.FeedServer`
+    when not given one explicitly; :class:`~devtools.feedserver.FeedServer`
     sets it when it starts serving the feed.
     """
 

@@ -1,7 +1,7 @@
 """Building blocks shared by the synthetic feed modules: JSON templates, PRNG, money, prices.
 
 Pure Python, no Django. Everything here is deterministic: the same inputs give the same
-bytes. See :mod:`promidata_sync.devtools.feedgen` for the feed itself.
+bytes. See :mod:`devtools.feedgen` for the feed itself.
 """
 
 from __future__ import annotations

@@ -324,10 +324,6 @@ if REDIS_URL:
         raise ImproperlyConfigured(
             f"REDIS_URL {masked_redis_url(REDIS_URL)} is not a redis://, rediss:// or unix:// URL"
         )
-PROMIDATA_QUEUE_SUPPLIER = "supplier-sync"
-PROMIDATA_QUEUE_FAMILY = "product-family"
-PROMIDATA_QUEUE_IMAGE = "image-upload"
-PROMIDATA_QUEUE_WEBHOOK = "webhooks"
 # Job time limits in milliseconds (the old system's BULLMQ_JOB_TIMEOUT_* values).
 PROMIDATA_JOB_TIMEOUT_SUPPLIER = env.int("PROMIDATA_JOB_TIMEOUT_SUPPLIER", default=1_800_000)
 PROMIDATA_JOB_TIMEOUT_FAMILY = env.int("PROMIDATA_JOB_TIMEOUT_FAMILY", default=300_000)

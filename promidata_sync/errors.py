@@ -24,8 +24,8 @@ DESCRIPTION_MAX_CHARS = 500
 
 class SyncError(Exception):
     """Base of the sync's own errors: a message written for the operator, and ``permanent``,
-    the one answer to "will a retry help?" (``FetchError``, ``FeedUnreadable`` and the job
-    errors below all say it here)."""
+    the one answer to "will a retry help?" (``FetchError``, ``FeedUnreadable`` and
+    ``StepFailed`` all say it here; ``is_permanent`` answers it for any exception)."""
 
     permanent: bool = True
 
@@ -35,18 +35,10 @@ class SyncError(Exception):
             self.permanent = permanent
 
 
-class PermanentJobError(SyncError):
-    """A job that retrying cannot fix (broken JSON, a 404, not an image, a bug); the actors
-    declare it in ``throws``, so Dramatiq fails the job at once."""
-
-    permanent = True
-
-
-class TransientJobError(SyncError):
-    """A job that may succeed later (a timeout, a 5xx, the supplier is locked by another
-    sync); Dramatiq retries it with backoff."""
-
-    permanent = False
+class StepFailed(SyncError):
+    """A queue job whose step failed (``Outcome.failed``): carries the step's sanitised line
+    and its verdict. The actors' ``retry_when`` asks ``is_permanent`` of it, so Dramatiq
+    fails a permanent one at once and retries a transient one with backoff."""
 
 
 # Exception type names (module-qualified prefixes) that mean "the infrastructure failed for a
@@ -62,6 +54,7 @@ _TRANSIENT_TYPES = (
     "botocore.exceptions.ReadTimeoutError",
     "botocore.exceptions.ConnectionClosedError",
     "urllib3.exceptions.ProtocolError",
+    "dramatiq.middleware.time_limit.TimeLimitExceeded",  # a hung request: the next may pass
 )
 _TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 _TRANSIENT_S3_CODES = frozenset(
@@ -111,13 +104,6 @@ def _database_verdict(exc: BaseException) -> bool | None:
 def is_expected(exc: BaseException) -> bool:
     """True for the sync's own errors, whose message is written for the operator."""
     return isinstance(exc, SyncError | FeedDataError | InvalidImage)
-
-
-def job_error(exc: BaseException) -> PermanentJobError | TransientJobError:
-    """A new job-level error for ``exc``: permanent or transient, with ``describe``'s line."""
-    if is_permanent(exc):
-        return PermanentJobError(describe(exc))
-    return TransientJobError(describe(exc))
 
 
 def describe(exc: BaseException) -> str:

@@ -116,8 +116,8 @@ def direct_mode(import_url: str) -> dict:
 def queue_mode() -> dict:
     import dramatiq
 
-    from promidata_sync.api import start_sync
     from promidata_sync.models import SyncRun, WorkerHeartbeat
+    from promidata_sync.operations import start_sync
 
     dramatiq.get_broker().client.flushdb()
     workers = subprocess.Popen(

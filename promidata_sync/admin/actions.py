@@ -15,10 +15,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from promidata_sync.admin.permissions import require_operate
-from promidata_sync.api import retry_failed, start_sync, stop_sync
 from promidata_sync.models import SyncRun
+from promidata_sync.operations import retry_failed, start_sync, stop_sync
 from promidata_sync.queue.broker import BrokerUnavailable, broker_check
-from promidata_sync.services.runs import RunAlreadyActive
+from promidata_sync.services.runs import RunAlreadyActive, run_retryable
 
 
 def runs_link(run_ids: list[int], text: str = "watch progress") -> str:
@@ -142,15 +142,6 @@ def retry_failed_runs(modeladmin, request, queryset):
     retry_and_report(modeladmin, request, list(queryset.select_related("supplier")))
 
 
-def has_failures(run: SyncRun) -> bool:
-    """Whether ``retry_failed`` has anything to do for ``run``.
-
-    A run without failed families or images must not be retried: the service would reopen it
-    with nothing to run, and it would then never finish.
-    """
-    return bool(run.families_failed or run.images_failed)
-
-
 def retry_and_report(modeladmin, request, runs: list[SyncRun]) -> None:
     """Retry each run that has failures; tell the user what was retried and what was not."""
     try:
@@ -162,7 +153,7 @@ def retry_and_report(modeladmin, request, runs: list[SyncRun]) -> None:
         return
     retried, skipped, refused = [], [], []
     for run in runs:
-        if not has_failures(run):
+        if not run_retryable(run):
             skipped.append(run)
             continue
         try:
@@ -180,13 +171,14 @@ def retry_and_report(modeladmin, request, runs: list[SyncRun]) -> None:
         modeladmin.message_user(
             request,
             format_html(
-                "Retrying {} famil{} and {} image{} of {} run{}; {}.",
+                "Retrying {} famil{} and {} image{} of {} run{}{}; {}.",
                 families,
                 "y" if families == 1 else "ies",
                 images,
                 "" if images == 1 else "s",
                 len(retried),
                 "" if len(retried) == 1 else "s",
+                _replanned(retried),
                 runs_link([r["run_id"] for r in retried]),
             ),
             messages.SUCCESS,
@@ -194,9 +186,15 @@ def retry_and_report(modeladmin, request, runs: list[SyncRun]) -> None:
     if skipped:
         modeladmin.message_user(
             request,
-            "Nothing to retry (no failed families or images): "
+            "Nothing to retry (no failed families or images, and planned): "
             + ", ".join(f"#{run.pk}" for run in skipped),
             messages.INFO,
         )
     for line in refused:
         modeladmin.message_user(request, f"Not retried, {line}", messages.WARNING)
+
+
+def _replanned(retried: list[dict]) -> str:
+    """ ", planning N of them again" when some runs failed before they were planned."""
+    count = sum(1 for r in retried if r.get("replanned"))
+    return f", planning {count} of them again" if count else ""

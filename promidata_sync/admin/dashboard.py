@@ -16,8 +16,8 @@ from django.views.decorators.cache import never_cache
 
 from promidata_sync.admin import display
 from promidata_sync.admin.permissions import can_operate
-from promidata_sync.api import get_queue_stats
 from promidata_sync.models import SyncRun
+from promidata_sync.operations import get_queue_stats
 from promidata_sync.queue.broker import BrokerUnavailable, broker_check, is_persistent
 from promidata_sync.redaction import masked_redis_url
 from promidata_sync.services.workers import LIVE_SECONDS, workers_live

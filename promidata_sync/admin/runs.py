@@ -20,15 +20,15 @@ from django.utils.html import format_html
 
 from promidata_sync.admin import display
 from promidata_sync.admin.actions import (
-    has_failures,
     retry_and_report,
     retry_failed_runs,
     stop_runs,
 )
 from promidata_sync.admin.permissions import OperateSyncAdminMixin, can_operate, require_operate
-from promidata_sync.api import stop_sync
 from promidata_sync.models import FamilyFile, Job, SyncItem, SyncRun
-from promidata_sync.queue.broker import QUEUES
+from promidata_sync.operations import stop_sync
+from promidata_sync.queue.registry import QUEUE_NAMES
+from promidata_sync.services.runs import run_retryable
 
 JOBS_SHOWN = 100
 FAILURES_SHOWN = 200
@@ -185,7 +185,7 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
             per_stage.setdefault(row["queue_name"], {})[row["state"]] = row["n"]
         stages = [
             {"name": name, "counts": [per_stage.get(name, {}).get(s, 0) for s in Job.State]}
-            for name in [*QUEUES, *sorted(set(per_stage) - set(QUEUES))]
+            for name in [*QUEUE_NAMES, *sorted(set(per_stage) - set(QUEUE_NAMES))]
         ]
         failures = run.items.filter(state=SyncItem.State.FAILED)
         warned = run.items.filter(warning_count__gt=0)
@@ -208,7 +208,7 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
             )
         return {
             "can_operate": can_operate(request.user),
-            "can_retry": has_failures(run),
+            "can_retry": run_retryable(run),
             "job_states": [label for _, label in Job.State.choices],
             "job_stages": stages,
             "jobs_total": sum(sum(s["counts"]) for s in stages),

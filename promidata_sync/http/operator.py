@@ -6,7 +6,7 @@
     GET  api/jobs/<queue>/<job_id>   get_job_status(queue, job_id)
     GET  api/queues[/<name>]         get_queue_stats([name])
 
-Each validates its input and calls the service API (``promidata_sync.api``). Bad input is
+Each validates its input and calls the service API (``promidata_sync.operations``). Bad input is
 a 4xx with ``{"error": ...}``, never a 500.
 """
 
@@ -19,14 +19,15 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from ninja import Router
 
-from promidata_sync import api as service
+from promidata_sync import operations as service
 from promidata_sync.feed.limits import supplier_code_problem
 from promidata_sync.http import schemas
 from promidata_sync.http.auth import operator_auth
 from promidata_sync.http.errors import ApiError
 from promidata_sync.http.routing import route
 from promidata_sync.models import SyncRun
-from promidata_sync.queue.broker import QUEUES, BrokerUnavailable, broker_check
+from promidata_sync.queue.broker import BrokerUnavailable, broker_check
+from promidata_sync.queue.registry import QUEUE_NAMES
 from promidata_sync.services.feed_index import FeedUnreadable
 
 router = Router(auth=operator_auth, tags=["operator"])
@@ -184,5 +185,5 @@ def _positive_int(value: str) -> int:
 
 
 def _known_queue(name: str) -> None:
-    if name not in QUEUES:
-        raise ApiError(404, f"unknown queue {name[:64]!r}; queues are {', '.join(QUEUES)}")
+    if name not in QUEUE_NAMES:
+        raise ApiError(404, f"unknown queue {name[:64]!r}; queues are {', '.join(QUEUE_NAMES)}")

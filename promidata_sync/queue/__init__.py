@@ -1,4 +1,6 @@
-"""The queue side: Dramatiq middleware, broker helpers, the worker manager's plumbing.
+"""The queue side: the stage registry, dispatch on commit, the actors' runner, job records,
+Dramatiq middleware, broker helpers, leases, the reconciler and the worker manager.
 
-Stage logic lives in ``promidata_sync.services.stages``; actors in ``promidata_sync.tasks``.
+Layers point one way: ``tasks`` (the actors) → ``queue`` → ``services`` → ``feed`` and the
+models. The steps themselves live in ``promidata_sync.services.steps``.
 """

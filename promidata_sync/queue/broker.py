@@ -17,11 +17,10 @@ from django.conf import settings
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
+from promidata_sync.queue.registry import QUEUE_NAMES, STAGES
 from promidata_sync.redaction import masked_redis_url
 
 log = logging.getLogger(__name__)
-
-QUEUES = ("supplier-sync", "product-family", "image-upload", "webhooks")
 
 
 class BrokerUnavailable(Exception):
@@ -114,19 +113,13 @@ def ensure_in_process_worker() -> dramatiq.Worker | None:
     broker = dramatiq.get_broker()
     if isinstance(broker, RedisBroker):
         return None
-    import promidata_sync.tasks  # noqa: F401  (declares the actors, hence the queues)
-
     with _worker_lock:
         if _in_process_worker is None:
             log.warning(
                 "REDIS_URL is not set: queue mode uses an in-memory broker and a worker inside "
                 "this process; queued jobs are lost when it exits (not persistent)"
             )
-            threads = (
-                settings.PROMIDATA_CONCURRENCY_SUPPLIER
-                + settings.PROMIDATA_CONCURRENCY_FAMILIES
-                + settings.PROMIDATA_CONCURRENCY_IMAGES
-            )
+            threads = sum(stage.concurrency for stage in STAGES)
             _in_process_worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
             _in_process_worker.start()
         return _in_process_worker
@@ -139,13 +132,6 @@ def stop_in_process_worker() -> None:
         worker, _in_process_worker = _in_process_worker, None
     if worker is not None:
         worker.stop()
-
-
-def send_message(actor_name: str, **kwargs) -> None:
-    """Send a message to the actor of that name on the configured broker."""
-    import promidata_sync.tasks  # noqa: F401  (declares the actors on the broker)
-
-    dramatiq.get_broker().get_actor(actor_name).send(**kwargs)
 
 
 def broker_maintenance() -> None:
@@ -162,7 +148,7 @@ def broker_maintenance() -> None:
     if not isinstance(broker, RedisBroker):
         return
     dispatch = broker.scripts["dispatch"]
-    for queue_name in [*QUEUES, *(f"{q}.DQ" for q in QUEUES)]:
+    for queue_name in [*QUEUE_NAMES, *(f"{q}.DQ" for q in QUEUE_NAMES)]:
         args = [
             "qsize",  # a read-only command; the maintenance flag does the work
             int(time.time() * 1000),

@@ -24,21 +24,21 @@ class JobRecords(Middleware):
     Must come BEFORE ``Retries`` in the middleware list: "after" hooks run in reverse order,
     so this one then runs after Retries has decided whether the message will be retried
     (``message.failed``). A failure here is logged and never breaks message processing.
-    When a job fails for good, the stage's failure hook records it on its sync run.
+    When a job fails for good, its stage's ``give_up`` records it on its sync run.
     """
 
     def after_enqueue(self, broker, message, delay):
-        from promidata_sync.services import jobs
+        from promidata_sync.queue import job_records as jobs
 
         self._safely(jobs.job_enqueued, message, delay=delay or 0)
 
     def before_process_message(self, broker, message):
-        from promidata_sync.services import jobs
+        from promidata_sync.queue import job_records as jobs
 
         self._safely(jobs.job_started, message)
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
-        from promidata_sync.services import jobs
+        from promidata_sync.queue import job_records as jobs
 
         if exception is None:
             self._safely(jobs.job_completed, message, result=result)
@@ -57,7 +57,7 @@ class JobRecords(Middleware):
             self._safely(jobs.job_errored, message, error=_describe(exception), trace=trace)
 
     def after_skip_message(self, broker, message):
-        from promidata_sync.services import jobs
+        from promidata_sync.queue import job_records as jobs
 
         self._safely(jobs.job_failed, message, error="skipped (too old or cancelled)", trace="")
 

@@ -13,8 +13,13 @@ work on them:
   exactly once, so a message sent twice is harmless, while a message lost keeps a run open for
   ever. Job records of lost messages are marked failed, saying so.
 
-Webhook deliveries still pending that long after they were due are sent again too
-(``webhooks.deliveries_resume``: enqueued with Redis, sent in this process without).
+Webhook deliveries still pending that long after they were due are sent again too (enqueued
+with Redis, sent in this process without).
+
+The reconciler is part of the pipeline, not a side path: what it re-sends is the same work
+records the steps return (``services.work.item_work``), through the same dispatch
+(``queue.dispatch``) and stages (``queue.registry``). Each time it acts on a run it says so
+in the run's message, with the time, for the run page.
 
 The worker supervisor (``promidata_workers``) calls ``reconcile`` every
 ``PROMIDATA_RECONCILE_INTERVAL_SECONDS``; ``promidata_reconcile`` calls it from cron; and
@@ -32,14 +37,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from promidata_sync.models import Job, SyncItem, SyncRun
-from promidata_sync.queue.broker import (
-    broker_maintenance,
-    is_persistent,
-    messages_held,
-    send_message,
-)
+from promidata_sync.queue import dispatch
+from promidata_sync.queue.broker import broker_maintenance, is_persistent, messages_held
 from promidata_sync.queue.leases import broker_lease
+from promidata_sync.queue.registry import SUPPLIER, WEBHOOK, stage_of_item_kind
 from promidata_sync.services import runs, webhooks
+from promidata_sync.services.work import SupplierWork, WebhookWork, item_work
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +50,6 @@ LOST = (
     "lost: the broker no longer holds this message (Redis lost its data, or its worker died); "
     "the reconciler enqueued the work again"
 )
-# Which job subject a pending item's kind corresponds to.
-ACTOR_OF_KIND = {
-    SyncItem.Kind.FAMILY: "sync_product_family",
-    SyncItem.Kind.IMAGE: "upload_image",
-}
 OPEN_JOB_STATES = (Job.State.WAITING, Job.State.ACTIVE, Job.State.DELAYED)
 
 
@@ -107,10 +105,22 @@ def reconcile(*, stalled_after_seconds: float | None = None) -> ReconcileReport:
 
 
 def _resume_webhooks(overdue_seconds: float) -> int:
-    """Webhook deliveries overdue this long (their message or process was lost) go out again;
-    a problem with them is logged and never stops the reconciler."""
+    """Webhook deliveries overdue this long (their message or process was lost) go out again:
+    enqueued with Redis unless the broker still holds their message, sent here without. A
+    problem with them is logged and never stops the reconciler."""
     try:
-        return webhooks.deliveries_resume(overdue_seconds=overdue_seconds)
+        if not is_persistent():
+            return len(webhooks.deliver_due(webhooks.RESUME_BATCH, overdue_seconds=overdue_seconds))
+        ids = webhooks.deliveries_overdue(overdue_seconds=overdue_seconds)
+        open_jobs = Job.objects.filter(
+            actor_name=WEBHOOK.actor_name, key__in=[str(i) for i in ids], state__in=OPEN_JOB_STATES
+        ).values_list("key", "queue_name", "broker_ref")
+        held = messages_held([(queue, ref) for _, queue, ref in open_jobs])
+        # A message still in Redis (no webhooks worker runs, say) is not sent a second time.
+        covered = {key for key, queue, ref in open_jobs if (queue, ref) in held}
+        lost = [i for i in ids if str(i) not in covered]
+        dispatch.enqueue(WebhookWork(delivery_id=i) for i in lost)
+        return len(lost)
     except Exception:
         log.exception("reconciler: overdue webhook deliveries could not be resumed")
         return 0
@@ -153,32 +163,27 @@ def _resume(run: SyncRun) -> tuple[int, int]:
         Job.objects.filter(pk__in=lost).update(
             state=Job.State.FAILED, error=LOST, finished_at=timezone.now()
         )
-    sent = 0
     if run.planned_at is None:
-        if ("sync_supplier", str(run.pk)) not in covered:
-            send_message("sync_supplier", run_id=run.pk)
-            sent += 1
-        return sent, len(lost)
-    pending = run.items.filter(state=SyncItem.State.PENDING).values_list(
-        "kind", "key", "url", "token"
-    )
-    for kind, key, url, token in pending.iterator():
-        if (ACTOR_OF_KIND.get(kind), key) in covered:
-            continue
-        if kind == SyncItem.Kind.FAMILY:
-            send_message(
-                "sync_product_family",
-                run_id=run.pk,
-                supplier_id=run.supplier_id,
-                family_sku=key,
-                url=url,
-                hash=token,
-            )
-        elif kind == SyncItem.Kind.IMAGE:
-            send_message("upload_image", run_id=run.pk, url=url)
-        else:
-            continue
-        sent += 1
-    if not sent and runs.run_finish_if_complete(run.pk):
+        works = [] if (SUPPLIER.actor_name, str(run.pk)) in covered else [SupplierWork(run.pk)]
+    else:
+        works = []
+        pending = run.items.filter(state=SyncItem.State.PENDING).values_list(
+            "kind", "key", "url", "token"
+        )
+        for kind, key, url, token in pending.iterator():
+            stage = stage_of_item_kind(kind)
+            if stage is None or (stage.actor_name, key) in covered:
+                continue
+            work = item_work(run.pk, run.supplier_id, kind=kind, key=key, url=url, token=token)
+            if work is not None:
+                works.append(work)
+    dispatch.enqueue(works)
+    if works or lost:
+        runs.run_append_message(
+            run.pk,
+            f"{timezone.now():%Y-%m-%d %H:%M:%S %Z}: the reconciler found this run stalled "
+            f"and enqueued {len(works)} job(s) again ({len(lost)} lost)",
+        )
+    if not works and runs.run_finish_if_complete(run.pk):
         log.info("reconciler: sync #%s had nothing pending and is finished", run.pk)
-    return sent, len(lost)
+    return len(works), len(lost)

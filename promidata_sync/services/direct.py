@@ -1,14 +1,16 @@
-"""Direct mode: the whole sync in one process, no broker.
+"""Direct mode: a driver of the pipeline's steps in one process, no broker.
 
-It runs the same services as the queue stages, in the same order: plan a supplier from the
-index (no fetch for unchanged families), fetch changed families with bounded concurrency while
-this thread writes them, then download the images still missing. Network work runs in threads;
-all database work stays in the calling thread (which also suits SQLite).
+It drives the same steps as the queue's actors (``services.steps``), in the same order: plan
+a supplier (no fetch for unchanged families), fetch changed families with bounded concurrency
+while this thread writes them, then download the images they and earlier runs left to do.
+Network work runs in threads; all database work stays in the calling thread (which also
+suits SQLite). What the driver adds is only the driving: threads, progress, stop checks, and
+giving up on a failure at once (direct mode does not retry; the run page's Retry does).
 
-Failures are contained where they happen: whatever one family or image raises, expected or
-not, is recorded on its item (``errors.describe``) and the sync goes on; whatever stops one
-supplier finishes its run as failed and the next supplier starts. Tracebacks of unexpected
-errors go to the log (masked), never to the caller.
+Failures are contained where they happen: a step classifies whatever one family or image
+raised and the driver records it on its item (the step's ``give_up``), and the sync goes on;
+whatever stops one supplier finishes its run as failed and the next supplier starts.
+Tracebacks of unexpected errors go to the log (masked), never to the caller.
 """
 
 from __future__ import annotations
@@ -21,34 +23,23 @@ from typing import Protocol
 from catalog.models import Supplier
 from promidata_sync.concurrency import bounded_map
 from promidata_sync.conf import SyncConfig
-from promidata_sync.errors import describe, is_expected, is_permanent
-from promidata_sync.feed import ImportEntry, ImportIndex
+from promidata_sync.errors import describe
+from promidata_sync.feed import ImportIndex
 from promidata_sync.fetching import Fetcher
-from promidata_sync.models import SyncItem, SyncRun
+from promidata_sync.models import SyncRun
 from promidata_sync.services import runs
-from promidata_sync.services.families import (
-    BrokenFamilyFile,
-    family_fetch,
-    family_keep_broken,
-    family_write,
-)
 from promidata_sync.services.feed_index import (
     FeedUnreadable,
     categories_sync,
     index_fetch,
     suppliers_ensure,
 )
-from promidata_sync.services.media import (
-    image_fetch,
-    image_record_error,
-    image_store,
-    image_validators,
-    images_missing_for_supplier,
-    images_pending_for_run,
-    media_store,
-)
-from promidata_sync.services.planning import run_plan
+from promidata_sync.services.media import image_validators
 from promidata_sync.services.run_owners import run_claim
+from promidata_sync.services.steps import family as family_step
+from promidata_sync.services.steps import image as image_step
+from promidata_sync.services.steps import supplier as supplier_step
+from promidata_sync.services.work import FamilyWork, ImageWork, Outcome, SupplierWork, Work
 
 log = logging.getLogger(__name__)
 
@@ -212,21 +203,22 @@ def sync_supplier_direct(
     """
     config = config or SyncConfig.from_settings()
     fetcher = fetcher or Fetcher(config)
-    progress = progress or NoProgress()
     if run is None:
         run = runs.run_create(
             supplier=supplier, trigger=trigger, mode=SyncRun.Mode.DIRECT, force=force
         )
+    if refetch_all and not run.refetch_all:
+        runs.run_set(run.pk, refetch_all=True)
+        run.refetch_all = True
     run_claim(run)
-    runs.run_mark_running(run)
+    driver = DirectDriver(run, config=config, fetcher=fetcher, progress=progress)
     try:
-        if index is None:
-            index = index_fetch(config=config, fetcher=fetcher)
-            categories_sync(index, config=config, fetcher=fetcher)
-        stopper = _StopCheck(run.pk)
-        _sync_families(run, supplier, index, config, fetcher, progress, stopper, force, refetch_all)
-        if not stopper():
-            _sync_images(run, supplier, config, fetcher, progress, stopper)
+        planned = supplier_step.plan_supplier(
+            SupplierWork(run.pk), config=config, fetcher=fetcher, index=index
+        )
+        driver.settle(SupplierWork(run.pk), planned)
+        if planned.status == "done":
+            driver.drive(planned.follow_ups)
     except Exception as exc:
         # Never leave a run "running" behind, and never stop the next supplier.
         if not isinstance(exc, FeedUnreadable):
@@ -237,6 +229,100 @@ def sync_supplier_direct(
         runs.run_finish(run)
         raise
     return runs.run_finish(run)
+
+
+def retry_items_direct(run: SyncRun, works: list[Work]) -> SyncRun:
+    """Run ``works`` of ``run`` again in this process (the same steps), then finish it.
+    A ``SupplierWork`` among them re-plans the run first (it failed before planning)."""
+    config = SyncConfig.from_settings()
+    fetcher = Fetcher(config)
+    run_claim(run)
+    runs.run_mark_running(run)
+    driver = DirectDriver(run, config=config, fetcher=fetcher)
+    follow_ups: list[Work] = [w for w in works if not isinstance(w, SupplierWork)]
+    if any(isinstance(w, SupplierWork) for w in works):
+        planned = supplier_step.plan_supplier(SupplierWork(run.pk), config=config, fetcher=fetcher)
+        driver.settle(SupplierWork(run.pk), planned)
+        follow_ups += planned.follow_ups
+    driver.drive(follow_ups)
+    return runs.run_finish(run)
+
+
+class DirectDriver:
+    """Drives the family and image steps of one run: fetches in threads, writes here."""
+
+    def __init__(
+        self,
+        run: SyncRun,
+        *,
+        config: SyncConfig,
+        fetcher: Fetcher,
+        progress: Progress | None = None,
+    ):
+        self.run = run
+        self.supplier = run.supplier
+        self.config = config
+        self.fetcher = fetcher
+        self.progress = progress or NoProgress()
+        self.stopped = _StopCheck(run.pk)
+
+    def drive(self, works) -> None:
+        """Run the families among ``works``, then every image they and ``works`` name."""
+        families = [w for w in works if isinstance(w, FamilyWork)]
+        images = dict.fromkeys(w.url for w in works if isinstance(w, ImageWork))
+        for outcome in self._families(families):
+            images.update(dict.fromkeys(w.url for w in outcome.follow_ups))
+        if not self.stopped():
+            self._images([ImageWork(run_id=self.run.pk, url=url) for url in images])
+
+    def settle(self, work: Work, outcome: Outcome) -> None:
+        """A failure is final in direct mode: record it on its item now."""
+        if outcome.status == "failed":
+            step = {
+                SupplierWork: supplier_step,
+                FamilyWork: family_step,
+                ImageWork: image_step,
+            }[type(work)]
+            step.give_up(work, outcome.error, permanent=outcome.permanent)
+
+    def _families(self, works: list[FamilyWork]):
+        self.progress.start(f"{self.supplier.code} families", len(works))
+
+        def fetch(work: FamilyWork):
+            return family_step.fetch_family(
+                work, self.supplier.code, config=self.config, fetcher=self.fetcher
+            )
+
+        for work, download, error in bounded_map(
+            fetch, works, concurrency=self.config.fetch_concurrency, should_stop=self.stopped
+        ):
+            outcome = family_step.apply_family(work, self.supplier, download, error)
+            self.settle(work, outcome)
+            self.progress.advance()
+            yield outcome
+        self.progress.finish()
+
+    def _images(self, works: list[ImageWork]) -> None:
+        self.progress.start(f"{self.supplier.code} images", len(works))
+        validators = image_validators([w.url for w in works])
+
+        def fetch(work: ImageWork):
+            return image_step.fetch_image(
+                work,
+                config=self.config,
+                fetcher=self.fetcher,
+                validators=validators.get(work.url, ("", "")),
+            )
+
+        for work, image, error in bounded_map(
+            fetch, works, concurrency=self.config.fetch_concurrency, should_stop=self.stopped
+        ):
+            outcome = image_step.apply_image(
+                work, image, error, config=self.config, fetcher=self.fetcher
+            )
+            self.settle(work, outcome)
+            self.progress.advance()
+        self.progress.finish()
 
 
 class _StopCheck:
@@ -253,140 +339,3 @@ class _StopCheck:
             self.checked_at = now
             self.stopped = runs.run_stop_requested(self.run_id)
         return self.stopped
-
-
-def _sync_families(run, supplier, index, config, fetcher, progress, stopper, force, refetch_all):
-    plan = run_plan(
-        run,
-        supplier,
-        index,
-        mass_deactivation_ratio=config.mass_deactivation_ratio,
-        force=force,
-        refetch_all=refetch_all,
-    )
-    progress.start(f"{supplier.code} families", len(plan.to_fetch))
-    fetch = lambda entry: family_fetch(entry, config=config, fetcher=fetcher)  # noqa: E731
-    for entry, download, error in bounded_map(
-        fetch, plan.to_fetch, concurrency=config.fetch_concurrency, should_stop=stopper
-    ):
-        if error is None:
-            try:
-                family_write(
-                    supplier=supplier,
-                    entry=entry,
-                    record=download.record,
-                    run_id=run.pk,
-                    download=download,
-                )
-            except Exception as exc:  # the family's transaction was rolled back whole
-                error = exc
-        if error is not None:
-            _record_family_failure(run, supplier, entry, error)
-        progress.advance()
-    progress.finish()
-
-
-def _log_failure(what: str, error: BaseException) -> None:
-    """Expected failures are one line; an unexpected one takes its traceback to the log."""
-    if is_expected(error):
-        log.warning("%s failed: %s", what, describe(error))
-    else:
-        log.error("%s failed: %s", what, describe(error), exc_info=error)
-
-
-def _record_family_failure(run, supplier, entry, error: BaseException) -> None:
-    _log_failure(f"family {entry.family_sku}", error)
-    if isinstance(error, BrokenFamilyFile):
-        family_keep_broken(supplier, entry, error)
-    runs.item_record(
-        run.pk,
-        kind=SyncItem.Kind.FAMILY,
-        key=entry.family_sku,
-        url=entry.url,
-        error=describe(error),
-        permanent=is_permanent(error),
-    )
-
-
-def _sync_images(run, supplier, config, fetcher, progress, stopper) -> None:
-    leftovers = images_missing_for_supplier(supplier.pk)
-    # Images earlier runs could not store, beside those the changed families planned (their
-    # missing images and the stored ones to revalidate).
-    runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in leftovers])
-    _download_images(run, images_pending_for_run(run.pk), config, fetcher, progress, stopper)
-
-
-def _download_images(run, urls, config, fetcher, progress, stopper) -> None:
-    """Download ``urls`` in threads (conditionally when their bytes are stored) and store or
-    re-link each in this thread; failures are recorded on the run, one by one."""
-    progress.start(f"{run.supplier.code} images", len(urls))
-    validators = image_validators(urls)
-
-    def fetch(url: str):
-        etag, last_modified = validators.get(url, ("", ""))
-        return image_fetch(
-            url, config=config, fetcher=fetcher, etag=etag, last_modified=last_modified
-        )
-
-    for url, image, error in bounded_map(
-        fetch, urls, concurrency=config.fetch_concurrency, should_stop=stopper
-    ):
-        if error is None:
-            error = _store_image(run, url, image, config, fetcher)
-        if error is not None:
-            _record_image_failure(run, url, error)
-        progress.advance()
-    progress.finish()
-
-
-def _store_image(run, url, image, config, fetcher) -> Exception | None:
-    """Store or re-link one downloaded image; return the error that stopped it, if any."""
-    try:
-        if image_store(image, run_id=run.pk) is None:
-            # A 304, but the URL's media went away meanwhile (pruned): fetch it whole.
-            media_store(image_fetch(url, config=config, fetcher=fetcher), run_id=run.pk)
-    except Exception as exc:  # storage or database trouble: this image fails, the rest go on
-        return exc
-    return None
-
-
-def _record_image_failure(run, url, error: BaseException) -> None:
-    _log_failure(f"image {url}", error)
-    image_record_error(url, describe(error))
-    runs.item_record(
-        run.pk,
-        kind=SyncItem.Kind.IMAGE,
-        key=url,
-        url=url,
-        error=describe(error),
-        permanent=is_permanent(error),
-    )
-
-
-def retry_items_direct(run: SyncRun, items) -> SyncRun:
-    """Redo ``(kind, key, url, token)`` items of ``run`` in this process, then finish it."""
-    config = SyncConfig.from_settings()
-    fetcher = Fetcher(config)
-    supplier = run.supplier
-    run_claim(run)
-    runs.run_mark_running(run)
-    for kind, key, url, token in items:
-        if kind == SyncItem.Kind.FAMILY:
-            entry = ImportEntry(
-                url=url, hash=token, supplier_code=supplier.code, family_sku=key, line_number=0
-            )
-            try:
-                download = family_fetch(entry, config=config, fetcher=fetcher)
-                family_write(
-                    supplier=supplier,
-                    entry=entry,
-                    record=download.record,
-                    run_id=run.pk,
-                    download=download,
-                )
-            except Exception as exc:
-                _record_family_failure(run, supplier, entry, exc)
-    image_urls = [url for kind, _, url, _ in items if kind == SyncItem.Kind.IMAGE]
-    image_urls += images_missing_for_supplier(supplier.pk)
-    _download_images(run, sorted(set(image_urls)), config, fetcher, NoProgress(), lambda: False)
-    return runs.run_finish(run)

@@ -101,6 +101,10 @@ def run_reap_if_dead(run: SyncRun) -> bool:
     return True
 
 
+def run_exists(run_id: int) -> bool:
+    return SyncRun.objects.filter(pk=run_id).exists()
+
+
 def run_mark_running(run: SyncRun) -> None:
     now = timezone.now()
     SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.QUEUED).update(
@@ -237,6 +241,15 @@ def index_warnings_record(run_id: int, warnings: list[str]) -> None:
             },
         )
         run_add(run_id, warnings=len(warnings))
+
+
+def run_retryable(run: SyncRun) -> bool:
+    """Whether a retry (``operations.retry_failed``) has anything to do for ``run``: it has
+    failed families or images, or it ended before it was planned (an unreadable feed), when
+    a retry plans it again. The admin, the API and the service all ask this."""
+    if run.finished_at and run.planned_at is None:
+        return True
+    return run.items.filter(state=SyncItem.State.FAILED).exists()
 
 
 def run_is_complete(run: SyncRun) -> bool:

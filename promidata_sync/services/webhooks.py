@@ -7,9 +7,9 @@ finishes the run: one ``WebhookDelivery`` per active endpoint and subscribed eve
 webhook table is logged and the run finishes all the same. Sending starts after the commit
 (``transaction.on_commit``), never inside the transaction and never in the sync's thread:
 
-- a queue-mode run with Redis enqueues ``tasks.deliver_webhook`` (queue "webhooks"), which
-  calls ``deliver`` and asks Dramatiq (``Retry``) to run it again when the delivery's
-  ``next_attempt_at`` comes;
+- a queue-mode run with Redis hands them to the queue layer (``use_queue_sender``), whose
+  webhook stage (``steps.webhook``) calls ``deliver`` and runs the same job again when the
+  delivery's ``next_attempt_at`` comes;
 - anything else (direct mode, queue mode on the in-memory broker, Redis unreachable) wakes
   this process's sender, a daemon thread that runs ``deliver_due`` until nothing is due. At
   process exit the thread dies with it: deliveries not sent stay pending in the database, and
@@ -43,6 +43,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -52,8 +53,7 @@ from django.db import connections, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from promidata_sync.models import Job, SyncRun, WebhookDelivery, WebhookEndpoint
-from promidata_sync.queue.broker import is_persistent, messages_held, send_message
+from promidata_sync.models import SyncRun, WebhookDelivery, WebhookEndpoint
 from promidata_sync.redaction import REDACTED, sanitize_message
 from promidata_sync.services.changes import changes_of_run
 from promidata_sync.services.webhook_transport import (
@@ -285,16 +285,27 @@ def deliveries_retry(ids) -> int:
     return count
 
 
+# How to hand deliveries to the queue: registered by the queue layer at start-up
+# (``queue.dispatch.send_deliveries``), so this module needs no broker. It returns False when
+# there is no persistent queue to hand them to.
+_queue_sender: Callable[[list[int]], bool] | None = None
+
+
+def use_queue_sender(sender: Callable[[list[int]], bool] | None) -> None:
+    global _queue_sender
+    _queue_sender = sender
+
+
 def _dispatch(ids: list[int], *, queued: bool) -> None:
-    """Start sending ``ids``: through the "webhooks" queue when ``queued`` and the broker is
-    Redis, else (or when Redis refuses the message) by this process's sender thread."""
+    """Start sending ``ids``: through the "webhooks" queue when ``queued`` and the queue
+    takes them (Redis), else (or when Redis refuses the message) by this process's sender
+    thread."""
     if not ids:
         return
-    if queued and is_persistent():
+    if queued and _queue_sender is not None:
         try:
-            for delivery_id in ids:
-                send_message("deliver_webhook", delivery_id=delivery_id)
-            return
+            if _queue_sender(ids):
+                return
         except Exception as exc:
             log.warning("webhook deliveries not enqueued (%s); sending them from here", exc)
     SENDER.wake()
@@ -449,28 +460,12 @@ def _deliver_in_thread(delivery_id: int) -> DeliveryOutcome:
         connections.close_all()  # this pool thread's own connection; the pool is short-lived
 
 
-def deliveries_resume(*, overdue_seconds: float, limit: int = RESUME_BATCH) -> int:
-    """The reconciler's safety net: deliveries still pending ``overdue_seconds`` after they
-    were due (their message was lost, their process died). With Redis, each one whose message
-    the broker no longer holds is enqueued again; without, they are sent here. Returns how
-    many."""
-    if not is_persistent():
-        return len(deliver_due(limit, overdue_seconds=overdue_seconds))
-    ids = list(
+def deliveries_overdue(*, overdue_seconds: float, limit: int = RESUME_BATCH) -> list[int]:
+    """Ids of deliveries still pending ``overdue_seconds`` after they were due (their message
+    was lost, their process died): the reconciler sends them again."""
+    return list(
         _due(overdue_seconds=overdue_seconds).order_by("pk").values_list("pk", flat=True)[:limit]
     )
-    open_jobs = Job.objects.filter(
-        actor_name="deliver_webhook",
-        key__in=[str(i) for i in ids],
-        state__in=(Job.State.WAITING, Job.State.ACTIVE, Job.State.DELAYED),
-    ).values_list("key", "queue_name", "broker_ref")
-    held = messages_held([(queue, ref) for _, queue, ref in open_jobs])
-    # A message still in Redis (no webhooks worker runs, say) is not sent a second time.
-    covered = {key for key, queue, ref in open_jobs if (queue, ref) in held}
-    lost = [i for i in ids if str(i) not in covered]
-    for delivery_id in lost:
-        send_message("deliver_webhook", delivery_id=delivery_id)
-    return len(lost)
 
 
 def seconds_until_next_due() -> float | None:

@@ -49,4 +49,4 @@ def viewer_client(client, viewer):
 def no_in_process_worker(monkeypatch):
     """Queue syncs without starting the in-process worker: these tests look at what the
     admin asked for, not at the jobs running (the browser tests run them)."""
-    monkeypatch.setattr("promidata_sync.services.control.ensure_in_process_worker", lambda: None)
+    monkeypatch.setattr("promidata_sync.operations.ensure_in_process_worker", lambda: None)

@@ -255,5 +255,5 @@ def test_an_unexpected_error_is_a_json_500(api, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("promidata_sync.api.get_queue_stats", broken)
+    monkeypatch.setattr("promidata_sync.operations.get_queue_stats", broken)
     assert_json_error(api.get("/api/queues"), 500, "internal error")

@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 
 from catalog.models import Supplier
 from devtools.feedgen import FeedSpec
-from promidata_sync.api import start_sync
 from promidata_sync.models import SyncRun
+from promidata_sync.operations import start_sync
 from tests.browser.conftest import make_staff
 from tests.feedpaths import family_path
 

@@ -12,8 +12,8 @@ from django.db import connection
 
 from catalog.models import Media, PriceTier, Product, Variant, VariantMedia
 from devtools.feedgen import FeedSpec
-from promidata_sync.api import get_job_status, get_queue_stats, retry_failed, start_sync
 from promidata_sync.models import ImageSource, Job, SyncItem, SyncRun, VariantImage, WorkerHeartbeat
+from promidata_sync.operations import get_job_status, get_queue_stats, retry_failed, start_sync
 from promidata_sync.services.direct import sync_direct
 from tests.catalog_state import (
     assert_images_linked_and_stored,
@@ -228,7 +228,7 @@ def test_without_redis_queue_mode_runs_in_process(
 def test_stop_sync_ends_a_queued_run_and_its_waiting_jobs_do_nothing(
     feed, feed_server, sync_config, start_workers
 ):
-    from promidata_sync.api import stop_sync
+    from promidata_sync.operations import stop_sync
 
     feed_server.latency_ms = 200
     workers = start_workers()

@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from catalog.models import Supplier
 from promidata_sync.models import Job, SyncItem, SyncRun
-from promidata_sync.queue.broker import send_message
+from promidata_sync.queue import dispatch
 from promidata_sync.queue.leases import Lease
 from promidata_sync.queue.reconcile import LOST, reconcile
 from promidata_sync.services import runs
+from promidata_sync.services.work import FamilyWork
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,13 +65,16 @@ def test_lost_work_is_sent_again_once_and_its_records_say_lost(planned_run, redi
 
 def test_work_whose_message_the_broker_holds_is_left_alone(planned_run, redis_broker):
     Job.objects.all().delete()
-    send_message(
-        "sync_product_family",
-        run_id=planned_run.pk,
-        supplier_id=planned_run.supplier_id,
-        family_sku="A1-1",
-        url="http://127.0.0.1/A1/A1-1.json",
-        hash="H1",
+    dispatch.enqueue(
+        [
+            FamilyWork(
+                run_id=planned_run.pk,
+                supplier_id=planned_run.supplier_id,
+                family_sku="A1-1",
+                url="http://127.0.0.1/A1/A1-1.json",
+                hash="H1",
+            )
+        ]
     )
 
     report = reconcile(stalled_after_seconds=0)

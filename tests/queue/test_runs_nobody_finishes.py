@@ -15,8 +15,8 @@ from django.db import connection
 
 from catalog.models import Product, Supplier
 from devtools.feedserver import FAKE_PROFILE_GUID
-from promidata_sync.api import start_sync, stop_sync
 from promidata_sync.models import Job, SyncItem, SyncRun, WorkerHeartbeat
+from promidata_sync.operations import start_sync, stop_sync
 from promidata_sync.services.direct import sync_direct
 from tests.catalog_state import catalog_as_feed, normalise_expected
 from tests.feedpaths import family_path

@@ -261,7 +261,7 @@ def test_stop_sync_stops_a_direct_run_between_families(feed, feed_server, sync_c
     import threading
     import time
 
-    from promidata_sync.api import stop_sync
+    from promidata_sync.operations import stop_sync
 
     feed_server.latency_ms = 500  # the stop flag is read once a second
     config = replace(sync_config, fetch_concurrency=1)
@@ -292,7 +292,7 @@ def test_stop_sync_stops_a_direct_run_between_families(feed, feed_server, sync_c
 def test_retry_failed_in_direct_mode_redoes_failed_families_and_unreadable_feeds(
     feed, feed_server, sync_config
 ):
-    from promidata_sync.api import retry_failed
+    from promidata_sync.operations import retry_failed
 
     feed_server.fail(family_path(feed_server, "A100-F00003"), 404)
     (run, _) = sync_direct(config=sync_config).runs
@@ -308,6 +308,7 @@ def test_retry_failed_in_direct_mode_redoes_failed_families_and_unreadable_feeds
         "run_id": run.pk,
         "families": 0,
         "images": 0,
+        "replanned": False,
         "jobs": [],
     }
     run.refresh_from_db()

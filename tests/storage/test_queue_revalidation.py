@@ -1,5 +1,5 @@
-"""Queue mode: a changed family's stage enqueues its known images, and the image stage
-revalidates them with a conditional GET instead of linking them blindly."""
+"""Queue mode: a changed family's step returns its known images as follow-ups, and the image
+step revalidates them with a conditional GET instead of linking them blindly."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from catalog.models import Supplier
+from promidata_sync.fetching import Fetcher
 from promidata_sync.models import SyncItem, SyncRun
-from promidata_sync.services import runs, stages
+from promidata_sync.services import runs
 from promidata_sync.services.direct import sync_direct
+from promidata_sync.services.steps import family, image
+from promidata_sync.services.work import FamilyWork, ImageWork
 from tests.storage.test_s3_sync import image_requests, image_urls
 
 pytestmark = pytest.mark.django_db
@@ -31,8 +34,6 @@ def test_changed_family_in_queue_mode_revalidates_its_images_with_304s(
     sync_config,
     bucket,
     s3_calls,
-    monkeypatch,
-    django_capture_on_commit_callbacks,
 ):
     assert sync_direct(config=sync_config).ok
     feed.set_price("A100-F00001", 0, Decimal("4.20"))
@@ -42,23 +43,29 @@ def test_changed_family_in_queue_mode_revalidates_its_images_with_304s(
     runs.run_mark_running(run)
     runs.items_plan(run.pk, kind=SyncItem.Kind.FAMILY, items=[("A100-F00001", url, digest)])
     runs.run_set(run.pk, planned_at=run.started_at)
-    sent = []
-    monkeypatch.setattr(stages, "_send", lambda actor, **kwargs: sent.append((actor, kwargs)))
     feed_server.reset_counts()
     s3_calls.reset()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        stages.family_stage(
+    written = family.sync_family(
+        FamilyWork(
             run_id=run.pk, supplier_id=supplier.pk, family_sku="A100-F00001", url=url, hash=digest
-        )
+        ),
+        config=sync_config,
+        fetcher=Fetcher(sync_config),
+    )
     known = image_urls(feed, "A100-F00001")
-    assert sorted(kwargs["url"] for _, kwargs in sent) == sorted(known)
-    assert {actor for actor, _ in sent} == {"upload_image"}
-    assert feed_server.count("image") == 0  # the family stage itself asks for no image
+    assert written.status == "done"
+    assert all(isinstance(w, ImageWork) for w in written.follow_ups)
+    assert sorted(w.url for w in written.follow_ups) == sorted(known)
+    assert feed_server.count("image") == 0  # the family step itself asks for no image
 
-    results = [stages.image_stage(run_id=run.pk, url=kwargs["url"]) for _, kwargs in sent]
+    outcomes = [
+        image.sync_image(w, config=sync_config, fetcher=Fetcher(sync_config))
+        for w in written.follow_ups
+    ]
+    runs.run_finish_if_complete(run.pk)
 
-    assert all(r["not_modified"] and not r["uploaded"] for r in results)
+    assert all(o.result["not_modified"] and not o.result["uploaded"] for o in outcomes)
     requests = image_requests(feed_server)
     assert sorted(r.path for r in requests) == sorted(urlsplit(u).path for u in known)
     assert all(r.status == 304 and r.headers.get("If-None-Match") for r in requests)

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from catalog.models import Media, PriceTier, Product, Variant, VariantMedia
 from devtools.feedgen import FeedSpec
-from promidata_sync.api import start_sync
 from promidata_sync.models import ImageSource, Job, SyncRun, VariantImage, WebhookDelivery
+from promidata_sync.operations import start_sync
 from promidata_sync.queue.broker import is_persistent, stop_in_process_worker
 from promidata_sync.queue.reconcile import reconcile
 from promidata_sync.services import runs, webhook_transport, webhooks

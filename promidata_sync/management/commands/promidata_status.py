@@ -7,8 +7,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from promidata_sync.models import Job, SyncRun
+from promidata_sync.operations import get_queue_stats, run_status
 from promidata_sync.queue.broker import BrokerUnavailable, broker_check
-from promidata_sync.services.control import get_queue_stats, run_status
 from promidata_sync.services.jobs import job_as_dict
 from promidata_sync.services.workers import workers_live
 

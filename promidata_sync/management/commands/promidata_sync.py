@@ -30,11 +30,11 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from promidata_sync.checks import StorageUnavailable, storage_check
 from promidata_sync.errors import describe
 from promidata_sync.models import SyncRun
+from promidata_sync.operations import UnknownSupplier, start_sync
 from promidata_sync.progress import TerminalProgress
 from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
 from promidata_sync.queue.reconcile import reconcile
 from promidata_sync.redaction import redact
-from promidata_sync.services.control import UnknownSupplier, start_sync
 from promidata_sync.services.direct import SyncReport, sync_direct
 from promidata_sync.services.feed_index import FeedUnreadable
 from promidata_sync.summary import format_failures, format_report, format_runs

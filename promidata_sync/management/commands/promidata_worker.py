@@ -10,15 +10,16 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from promidata_sync.checks import StorageUnavailable, storage_check
-from promidata_sync.queue.broker import QUEUES, BrokerUnavailable, broker_check
+from promidata_sync.queue.broker import BrokerUnavailable, broker_check
 from promidata_sync.queue.manager import run_worker_group
+from promidata_sync.queue.registry import QUEUE_NAMES, STAGES
 
 
 class Command(BaseCommand):
     help = "Consume one queue with a number of threads until SIGTERM/SIGINT."
 
     def add_arguments(self, parser):
-        parser.add_argument("--queue", required=True, choices=QUEUES)
+        parser.add_argument("--queue", required=True, choices=QUEUE_NAMES)
         parser.add_argument("--threads", type=int, default=1)
 
     def handle(self, *args, queue, threads, **options):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError("worker processes need REDIS_URL (redis:// or rediss://)")
         try:
             broker_check()
-            if queue == settings.PROMIDATA_QUEUE_IMAGE:  # the one stage that stores media
+            if any(s.stores_media and s.queue_name == queue for s in STAGES):
                 storage_check()
         except (BrokerUnavailable, StorageUnavailable) as exc:
             raise CommandError(str(exc)) from None

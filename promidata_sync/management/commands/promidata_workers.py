@@ -1,8 +1,9 @@
 """``manage.py promidata_workers [--queues ...]``: run and supervise the worker groups.
 
-One process per stage with the configured threads (PROMIDATA_CONCURRENCY_SUPPLIER/FAMILIES/
-IMAGES/WEBHOOKS). A crashed group is restarted; SIGTERM/SIGINT stop every group gracefully. Use
-``--queues`` to run a subset, so stages can be scaled on separate machines. Every
+One process per stage of the registry (``queue.registry``), with its configured threads
+(PROMIDATA_CONCURRENCY_SUPPLIER/FAMILIES/IMAGES/WEBHOOKS). A crashed group is restarted;
+SIGTERM/SIGINT stop every group gracefully. Use ``--queues`` to run a subset, so stages can be
+scaled on separate machines. Every
 PROMIDATA_RECONCILE_INTERVAL_SECONDS the supervisor also runs the reconciler, which finishes
 dead runs and resumes queue runs whose messages were lost (``queue.reconcile``).
 """
@@ -17,9 +18,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from promidata_sync.checks import StorageUnavailable, storage_check
-from promidata_sync.queue.broker import QUEUES, BrokerUnavailable, broker_check
+from promidata_sync.queue.broker import BrokerUnavailable, broker_check
 from promidata_sync.queue.manager import WorkerGroup, WorkerManager
 from promidata_sync.queue.reconcile import reconcile
+from promidata_sync.queue.registry import QUEUE_NAMES, STAGES
 
 
 class Command(BaseCommand):
@@ -29,10 +31,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--queues",
             nargs="+",
-            choices=QUEUES,
-            default=list(QUEUES),
+            choices=QUEUE_NAMES,
+            default=list(QUEUE_NAMES),
             metavar="QUEUE",
-            help=f"Queues to consume (default: all of {', '.join(QUEUES)}).",
+            help=f"Queues to consume (default: all of {', '.join(QUEUE_NAMES)}).",
         )
 
     def handle(self, *args, queues, **options):
@@ -43,17 +45,15 @@ class Command(BaseCommand):
             )
         try:
             broker_check()
-            if settings.PROMIDATA_QUEUE_IMAGE in queues:  # the one stage that stores media
+            if any(s.stores_media and s.queue_name in queues for s in STAGES):
                 storage_check()
         except (BrokerUnavailable, StorageUnavailable) as exc:
             raise CommandError(str(exc)) from None
-        threads = {
-            "supplier-sync": settings.PROMIDATA_CONCURRENCY_SUPPLIER,
-            "product-family": settings.PROMIDATA_CONCURRENCY_FAMILIES,
-            "image-upload": settings.PROMIDATA_CONCURRENCY_IMAGES,
-            "webhooks": settings.PROMIDATA_CONCURRENCY_WEBHOOKS,
-        }
-        groups = [WorkerGroup(queue_name=q, threads=max(1, threads[q])) for q in queues]
+        groups = [
+            WorkerGroup(queue_name=s.queue_name, threads=s.concurrency)
+            for s in STAGES
+            if s.queue_name in queues
+        ]
         manage_py = Path(settings.BASE_DIR) / "manage.py"
         self.stdout.write(
             "worker groups: "

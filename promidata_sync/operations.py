@@ -1,7 +1,10 @@
-"""Starting, stopping and retrying syncs, and the queue's statistics.
+"""Operating syncs: start, stop, retry, and the queue's statistics and a job's status.
 
-These are what the admin, the commands and the JSON API call; each returns plain data in the
-shapes the old system's ``startSync`` / ``getQueueStats`` returned, in snake_case.
+What the admin, the commands and the HTTP API call (the public service API, with the names
+carried over from the old system: ``start_sync``, ``get_job_status``, ``get_queue_stats``,
+``sync_supplier_direct``). Each returns plain data in the shapes the old system returned, in
+snake_case. This module sits above the queue: it creates runs (``services.runs``) and hands
+their work to direct mode (``services.direct``) or to the queue (``queue.dispatch``).
 """
 
 from __future__ import annotations
@@ -15,17 +18,31 @@ from catalog.models import Supplier
 from promidata_sync.conf import SyncConfig
 from promidata_sync.fetching import Fetcher
 from promidata_sync.models import Job, SyncItem, SyncRun
+from promidata_sync.queue import dispatch
 from promidata_sync.queue.broker import (
-    QUEUES,
     broker_check,
     broker_counts,
     ensure_in_process_worker,
     is_persistent,
 )
+from promidata_sync.queue.registry import QUEUE_NAMES, SUPPLIER
 from promidata_sync.services import runs
 from promidata_sync.services.direct import retry_items_direct, sync_direct, sync_supplier_direct
 from promidata_sync.services.feed_index import index_fetch, suppliers_ensure
+from promidata_sync.services.jobs import get_job_status
 from promidata_sync.services.run_owners import owner_is_gone, run_claim
+from promidata_sync.services.work import SupplierWork, Work, item_work
+
+__all__ = [
+    "UnknownSupplier",
+    "get_job_status",
+    "get_queue_stats",
+    "retry_failed",
+    "run_status",
+    "start_sync",
+    "stop_sync",
+    "sync_supplier_direct",
+]
 
 log = logging.getLogger(__name__)
 
@@ -106,17 +123,15 @@ def _discover_suppliers() -> None:
 
 
 def _enqueue_supplier(supplier: Supplier, *, trigger: str, force: bool, refetch_all: bool):
-    from promidata_sync.tasks import sync_supplier
-
     try:
         run = runs.run_create(
             supplier=supplier, trigger=trigger, mode=SyncRun.Mode.QUEUE, force=force
         )
     except runs.RunAlreadyActive as exc:
-        job = exc.run.jobs.filter(actor_name="sync_supplier").order_by("-id").first()
+        job = exc.run.jobs.filter(actor_name=SUPPLIER.actor_name).order_by("-id").first()
         return {
             "job_id": job.job_id if job else "",
-            "queue_name": sync_supplier.queue_name,
+            "queue_name": SUPPLIER.queue_name,
             "status": "already_running",
             "run_id": exc.run.pk,
             "supplier": supplier.code,
@@ -125,12 +140,10 @@ def _enqueue_supplier(supplier: Supplier, *, trigger: str, force: bool, refetch_
         runs.run_set(run.pk, refetch_all=True)
     if not is_persistent():
         run_claim(run)  # its queue lives in this process and dies with it
-    message = sync_supplier.message(run_id=run.pk)
-    # The run row must be committed before a worker looks for it.
-    transaction.on_commit(lambda: sync_supplier.broker.enqueue(message))
+    (message,) = dispatch.enqueue([SupplierWork(run.pk)])
     return {
         "job_id": message.message_id,
-        "queue_name": sync_supplier.queue_name,
+        "queue_name": SUPPLIER.queue_name,
         "status": "queued",
         "run_id": run.pk,
         "supplier": supplier.code,
@@ -143,7 +156,7 @@ def get_queue_stats(queue_name: str | None = None) -> dict:
     waiting, active, delayed and dead come from the broker; completed and failed from the
     job records; total adds them all up.
     """
-    names = [queue_name] if queue_name else list(QUEUES)
+    names = [queue_name] if queue_name else list(QUEUE_NAMES)
     finished = {
         (row["queue_name"], row["state"]): row["n"]
         for row in Job.objects.filter(queue_name__in=names, state__in=Job.FINAL_STATES)
@@ -177,18 +190,20 @@ def stop_sync(run: SyncRun) -> SyncRun:
 
 
 def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
-    """Run the failed families and images of ``run`` again, on the same run.
+    """Run the failed families and images of ``run`` again, on the same run: the same steps
+    as the first time, driven by direct mode or by the queue.
 
     A finished run is reopened (unless its supplier has another active run, which raises
     ``RunAlreadyActive``); its failed items go back to pending, and the run ends again when
-    they have. A run that failed before planning (unreadable feed) re-runs its supplier stage.
-    Returns ``{"run_id", "families", "images", "jobs": [...]}``.
+    they have. A run that failed before planning (unreadable feed) re-runs its supplier step.
+    Does nothing for a run ``runs.run_retryable`` says has nothing to retry.
+    Returns ``{"run_id", "families", "images", "replanned", "jobs": [...]}``.
     """
     if use_queue:
         broker_check()  # before touching the run: never leave it reopened with nothing queued
-    replan = run.planned_at is None  # the supplier stage itself failed (unreadable feed)
-    if not replan and not run.items.filter(state=SyncItem.State.FAILED).exists():
-        return {"run_id": run.pk, "families": 0, "images": 0, "jobs": []}  # nothing failed
+    if not runs.run_retryable(run):
+        return {"run_id": run.pk, "families": 0, "images": 0, "replanned": False, "jobs": []}
+    replan = run.planned_at is None  # the supplier step itself failed (unreadable feed)
     run = _reopen(run, mode=SyncRun.Mode.QUEUE if use_queue else SyncRun.Mode.DIRECT)
     if not use_queue or not is_persistent():
         run_claim(run)  # worked on in this process
@@ -202,16 +217,33 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
             families_failed=-per_kind.get(SyncItem.Kind.FAMILY, 0),
             images_failed=-per_kind.get(SyncItem.Kind.IMAGE, 0),
         )
+    works: list[Work] = [SupplierWork(run.pk)] if replan else []
+    for kind, key, url, token in items:
+        work = item_work(run.pk, run.supplier_id, kind=kind, key=key, url=url, token=token)
+        if work is not None:
+            works.append(work)
     jobs = []
     if use_queue:
         ensure_in_process_worker()
-        jobs = _enqueue_retries(run, items, replan=replan)
-    elif replan:
-        sync_supplier_direct(run.supplier, run=run)
+        jobs = [
+            {
+                "job_id": m.message_id,
+                "queue_name": m.queue_name,
+                "status": "queued",
+                "run_id": run.pk,
+            }
+            for m in dispatch.enqueue(works)
+        ]
     else:
-        retry_items_direct(run, items)
+        retry_items_direct(run, works)
     families = sum(1 for kind, *_ in items if kind == SyncItem.Kind.FAMILY)
-    return {"run_id": run.pk, "families": families, "images": len(items) - families, "jobs": jobs}
+    return {
+        "run_id": run.pk,
+        "families": families,
+        "images": len(items) - families,
+        "replanned": replan,
+        "jobs": jobs,
+    }
 
 
 def _reopen(run: SyncRun, *, mode: str) -> SyncRun:
@@ -242,29 +274,6 @@ def _reopen(run: SyncRun, *, mode: str) -> SyncRun:
         ).first()
         raise runs.RunAlreadyActive(active) from None
     return run
-
-
-def _enqueue_retries(run: SyncRun, items, *, replan: bool) -> list[dict]:
-    from promidata_sync.tasks import sync_product_family, sync_supplier, upload_image
-
-    messages = []
-    if replan:  # the supplier stage itself failed: run it again
-        messages.append(sync_supplier.message(run_id=run.pk))
-    for kind, key, url, token in items:
-        if kind == SyncItem.Kind.FAMILY:
-            messages.append(
-                sync_product_family.message(
-                    run_id=run.pk, supplier_id=run.supplier_id, family_sku=key, url=url, hash=token
-                )
-            )
-        elif kind == SyncItem.Kind.IMAGE:
-            messages.append(upload_image.message(run_id=run.pk, url=url))
-    broker = sync_supplier.broker
-    transaction.on_commit(lambda: [broker.enqueue(m) for m in messages])
-    return [
-        {"job_id": m.message_id, "queue_name": m.queue_name, "status": "queued", "run_id": run.pk}
-        for m in messages
-    ]
 
 
 def run_status(run: SyncRun) -> dict:

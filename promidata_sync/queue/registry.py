@@ -1,0 +1,152 @@
+"""The stage registry: one declaration per queue stage, and everything that lists stages
+derives from it (the actors in ``tasks``, the worker groups of ``promidata_workers``, the
+job records' keys, the reconciler's re-sends, the queue statistics and the dashboard).
+
+Adding a stage means one ``Stage`` here plus its step in ``services.steps``: a work record
+(``services.work``), a step function taking it and returning an ``Outcome``, and a
+``give_up`` that records a failure once no retry will come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+
+from django.conf import settings
+
+from promidata_sync.models import SyncItem
+from promidata_sync.services.steps import family, image, process_tools, supplier, webhook
+from promidata_sync.services.work import (
+    FamilyWork,
+    ImageWork,
+    Outcome,
+    SupplierWork,
+    WebhookWork,
+    Work,
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One queue stage.
+
+    - ``queue_name``, ``actor_name``: the Dramatiq queue and actor (message kwargs are the
+      ``work`` record's fields);
+    - ``key_argument``: the field naming a job's subject on its job record (the job-key
+      rule), and with ``item_kind`` how the reconciler tells which pending run item a held
+      message covers;
+    - ``concurrency_setting``, ``time_limit_setting``: the settings holding the group's
+      threads and a job's time limit in ms;
+    - ``step``: runs one unit of work; ``give_up`` records its failure for good;
+    - ``exclusive``: the lease a job must hold while it runs (None: no lease);
+    - ``stores_media``: its workers need the media storage (checked at start-up).
+    """
+
+    queue_name: str
+    actor_name: str
+    work: type
+    key_argument: str
+    concurrency_setting: str
+    time_limit_setting: str
+    step: Callable[[Work], Outcome]
+    give_up: Callable[..., None]
+    item_kind: str | None = None
+    exclusive: Callable[[Work], str] | None = None
+    stores_media: bool = False
+
+    @property
+    def concurrency(self) -> int:
+        return max(1, int(getattr(settings, self.concurrency_setting)))
+
+    @property
+    def time_limit_ms(self) -> int:
+        return int(getattr(settings, self.time_limit_setting))
+
+    def work_from(self, kwargs: dict) -> Work:
+        """The work record of a message's kwargs (unknown keys ignored)."""
+        names = {f.name for f in fields(self.work)}
+        return self.work(**{k: v for k, v in kwargs.items() if k in names})
+
+    def job_key(self, kwargs: dict) -> str:
+        return str(kwargs.get(self.key_argument, ""))
+
+
+def _plan(work: SupplierWork) -> Outcome:
+    config, fetcher = process_tools()
+    return supplier.plan_supplier(work, config=config, fetcher=fetcher)
+
+
+def _family(work: FamilyWork) -> Outcome:
+    config, fetcher = process_tools()
+    return family.sync_family(work, config=config, fetcher=fetcher)
+
+
+def _image(work: ImageWork) -> Outcome:
+    config, fetcher = process_tools()
+    return image.sync_image(work, config=config, fetcher=fetcher)
+
+
+SUPPLIER = Stage(
+    queue_name="supplier-sync",
+    actor_name="sync_supplier",
+    work=SupplierWork,
+    key_argument="run_id",
+    concurrency_setting="PROMIDATA_CONCURRENCY_SUPPLIER",
+    time_limit_setting="PROMIDATA_JOB_TIMEOUT_SUPPLIER",
+    step=_plan,
+    give_up=supplier.give_up,
+    # One planner per run at a time, even when its message is delivered twice (the run's
+    # database constraint already allows one active run per supplier).
+    exclusive=lambda work: f"supplier-sync:run:{work.run_id}",
+)
+FAMILY = Stage(
+    queue_name="product-family",
+    actor_name="sync_product_family",
+    work=FamilyWork,
+    key_argument="family_sku",
+    concurrency_setting="PROMIDATA_CONCURRENCY_FAMILIES",
+    time_limit_setting="PROMIDATA_JOB_TIMEOUT_FAMILY",
+    step=_family,
+    give_up=family.give_up,
+    item_kind=SyncItem.Kind.FAMILY,
+)
+IMAGE = Stage(
+    queue_name="image-upload",
+    actor_name="upload_image",
+    work=ImageWork,
+    key_argument="url",
+    concurrency_setting="PROMIDATA_CONCURRENCY_IMAGES",
+    time_limit_setting="PROMIDATA_JOB_TIMEOUT_IMAGE",
+    step=_image,
+    give_up=image.give_up,
+    item_kind=SyncItem.Kind.IMAGE,
+    stores_media=True,
+)
+WEBHOOK = Stage(
+    queue_name="webhooks",
+    actor_name="deliver_webhook",
+    work=WebhookWork,
+    key_argument="delivery_id",
+    concurrency_setting="PROMIDATA_CONCURRENCY_WEBHOOKS",
+    time_limit_setting="PROMIDATA_JOB_TIMEOUT_WEBHOOK",
+    step=webhook.deliver_webhook,
+    give_up=webhook.give_up,
+)
+
+STAGES: tuple[Stage, ...] = (SUPPLIER, FAMILY, IMAGE, WEBHOOK)
+QUEUE_NAMES: tuple[str, ...] = tuple(s.queue_name for s in STAGES)
+_BY_ACTOR = {s.actor_name: s for s in STAGES}
+_BY_WORK = {s.work: s for s in STAGES}
+_BY_KIND = {s.item_kind: s for s in STAGES if s.item_kind}
+
+
+def stage_of_actor(actor_name: str) -> Stage | None:
+    return _BY_ACTOR.get(actor_name)
+
+
+def stage_of_work(work: Work) -> Stage:
+    return _BY_WORK[type(work)]
+
+
+def stage_of_item_kind(kind: str) -> Stage | None:
+    return _BY_KIND.get(kind)

@@ -263,17 +263,20 @@ PROMIDATA_RUN_HEARTBEAT_SECONDS = env.float("PROMIDATA_RUN_HEARTBEAT_SECONDS", d
 PROMIDATA_RUN_DEAD_AFTER_SECONDS = env.float("PROMIDATA_RUN_DEAD_AFTER_SECONDS", default=300.0)
 # Queue runs whose pending work has no message left in the broker (a Redis that lost its data,
 # workers killed together) and that made no progress for this long are reconciled: their
-# pending items are enqueued again. The worker supervisor does it every interval;
-# promidata_reconcile does it from cron.
-PROMIDATA_RECONCILE_AFTER_SECONDS = env.float("PROMIDATA_RECONCILE_AFTER_SECONDS", default=300.0)
+# pending items are enqueued again (work the broker still holds is never sent twice). The
+# worker supervisor does it every interval, with the broker's maintenance (a dead worker's
+# messages back on their queues) and the job records of jobs no live worker holds;
+# promidata_reconcile does it from cron. Defaults: lost work is re-sent within 75 s, a dead
+# worker's messages requeued within 45 s.
+PROMIDATA_RECONCILE_AFTER_SECONDS = env.float("PROMIDATA_RECONCILE_AFTER_SECONDS", default=60.0)
 PROMIDATA_RECONCILE_INTERVAL_SECONDS = env.float(
-    "PROMIDATA_RECONCILE_INTERVAL_SECONDS", default=60.0
+    "PROMIDATA_RECONCILE_INTERVAL_SECONDS", default=15.0
 )
 # promidata_sync --wait gives up (exit 1) after this long, so a cron job never hangs.
 PROMIDATA_WAIT_TIMEOUT_SECONDS = env.float("PROMIDATA_WAIT_TIMEOUT_SECONDS", default=6 * 3600.0)
 # The supplier stage holds a lease in Redis for its supplier, renewed while it runs: a killed
 # worker's lease lapses after this many seconds instead of blocking the supplier.
-PROMIDATA_SUPPLIER_LEASE_SECONDS = env.float("PROMIDATA_SUPPLIER_LEASE_SECONDS", default=60.0)
+PROMIDATA_SUPPLIER_LEASE_SECONDS = env.float("PROMIDATA_SUPPLIER_LEASE_SECONDS", default=30.0)
 
 # --- HTTP API ---------------------------------------------------------------------------------
 # Programs send "Authorization: Bearer <key>" with an API key created in the admin (stored
@@ -345,11 +348,12 @@ PROMIDATA_CONCURRENCY_IMAGES = env.int("PROMIDATA_CONCURRENCY_IMAGES", default=1
 PROMIDATA_CONCURRENCY_WEBHOOKS = env.int("PROMIDATA_CONCURRENCY_WEBHOOKS", default=2)
 # Job records older than this many days are removed by promidata_prune_jobs.
 PROMIDATA_JOB_RETENTION_DAYS = env.int("PROMIDATA_JOB_RETENTION_DAYS", default=14)
-# Workers write a heartbeat this often (seconds); the broker gives up on a silent worker's
+# Workers write a heartbeat this often (seconds), in the database and in the broker (so a busy
+# worker that fetches nothing still counts as alive); the broker gives up on a silent worker's
 # unacknowledged messages (and hands them to others) after PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS.
-PROMIDATA_WORKER_HEARTBEAT_SECONDS = env.int("PROMIDATA_WORKER_HEARTBEAT_SECONDS", default=10)
+PROMIDATA_WORKER_HEARTBEAT_SECONDS = env.float("PROMIDATA_WORKER_HEARTBEAT_SECONDS", default=5.0)
 PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS = env.int(
-    "PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS", default=60_000
+    "PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS", default=30_000
 )
 # Out of a million broker commands, how many also run the broker's maintenance (requeueing
 # the messages of dead workers).

@@ -162,6 +162,42 @@ def broker_maintenance() -> None:
         dispatch(args=args, keys=[broker.namespace])
 
 
+def broker_heartbeat() -> None:
+    """Tell the broker this process is alive (Dramatiq's own heartbeat, in its sorted set).
+
+    Dramatiq beats only when a consumer fetches or acknowledges; a worker whose threads are
+    all busy with long jobs fetches nothing, and would look dead after the heartbeat timeout
+    (its running messages handed to others). The ``WorkerHeartbeats`` thread calls this every
+    few seconds, which lets the timeout be short, so a dead worker's messages come back soon.
+    A no-op without Redis.
+    """
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RedisBroker):
+        broker.client.zadd(
+            f"{broker.namespace}:__heartbeats__", {broker.broker_id: int(time.time() * 1000)}
+        )
+
+
+def messages_in_flight() -> set[str]:
+    """The broker ids (``redis_message_id``) of every message a worker has fetched and not yet
+    acknowledged, over all queues. Without Redis, an empty set."""
+    broker = dramatiq.get_broker()
+    if not isinstance(broker, RedisBroker):
+        return set()
+    client = broker.client
+    keys = list(client.scan_iter(match=f"{broker.namespace}:__acks__.*", count=500))
+    if not keys:
+        return set()
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.smembers(key)
+    return {
+        (ref.decode() if isinstance(ref, bytes) else ref)
+        for members in pipe.execute()
+        for ref in members
+    }
+
+
 def messages_held(refs: list[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which ``(queue_name, broker_ref)`` messages the broker still holds (waiting, delayed,
     fetched by a worker or being retried). Without Redis, all of them (the in-memory broker

@@ -80,10 +80,12 @@ def _describe(exception: BaseException) -> str:
 
 
 class WorkerHeartbeats(Middleware):
-    """Each worker process writes a heartbeat row every few seconds while it runs.
+    """Each worker process writes a heartbeat row every few seconds while it runs, and beats
+    the broker's own heartbeat (``broker_heartbeat``) at the same time.
 
-    The admin, ``promidata_status`` and ``/healthz`` read these to tell which workers are
-    alive. The thread is a daemon and stops with the worker.
+    The admin, ``promidata_status`` and ``/healthz`` read the rows to tell which workers are
+    alive; the broker uses its heartbeat to tell whose unacknowledged messages to hand back.
+    The thread is a daemon and stops with the worker.
     """
 
     def __init__(self):
@@ -117,9 +119,14 @@ class WorkerHeartbeats(Middleware):
         from django.conf import settings
         from django.db import close_old_connections
 
+        from promidata_sync.queue.broker import broker_heartbeat
         from promidata_sync.services import workers
 
         while not self._stop.is_set():
+            try:
+                broker_heartbeat()
+            except Exception:
+                log.warning("broker heartbeat failed", exc_info=True)
             try:
                 workers.heartbeat_write(self.worker_id, queues=queues, threads=threads)
             except Exception:

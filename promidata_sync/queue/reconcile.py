@@ -38,7 +38,12 @@ from django.utils import timezone
 
 from promidata_sync.models import Job, SyncItem, SyncRun
 from promidata_sync.queue import dispatch
-from promidata_sync.queue.broker import broker_maintenance, is_persistent, messages_held
+from promidata_sync.queue.broker import (
+    broker_maintenance,
+    is_persistent,
+    messages_held,
+    messages_in_flight,
+)
 from promidata_sync.queue.leases import broker_lease
 from promidata_sync.queue.registry import SUPPLIER, WEBHOOK, stage_of_item_kind
 from promidata_sync.services import runs, webhooks
@@ -51,6 +56,10 @@ LOST = (
     "the reconciler enqueued the work again"
 )
 OPEN_JOB_STATES = (Job.State.WAITING, Job.State.ACTIVE, Job.State.DELAYED)
+# An "active" job record no worker has held for this long is stale (its worker died): long
+# enough for a message between its fetch and its first record to be left alone.
+STALE_ACTIVE_SECONDS = 10.0
+REQUEUED = "its worker died; the message is back on its queue"
 
 
 @dataclass
@@ -59,6 +68,7 @@ class ReconcileReport:
     runs_resumed: list[int] = field(default_factory=list)
     messages_sent: int = 0
     jobs_lost: int = 0
+    jobs_released: int = 0
     webhooks_resumed: int = 0
     skipped: str = ""  # why nothing was done (another reconciler holds the lease)
 
@@ -97,9 +107,16 @@ def reconcile(*, stalled_after_seconds: float | None = None) -> ReconcileReport:
                 report.runs_reaped.append(run.pk)
         if is_persistent():
             broker_maintenance()
+            report.jobs_released = _release_stale_jobs()
             _resume_stalled(report, stalled_after)
         report.webhooks_resumed = _resume_webhooks(stalled_after)
-    if report.runs_reaped or report.runs_resumed or report.jobs_lost or report.webhooks_resumed:
+    if (
+        report.runs_reaped
+        or report.runs_resumed
+        or report.jobs_lost
+        or report.jobs_released
+        or report.webhooks_resumed
+    ):
         log.warning("reconciler: %s", report)
     return report
 
@@ -124,6 +141,34 @@ def _resume_webhooks(overdue_seconds: float) -> int:
     except Exception:
         log.exception("reconciler: overdue webhook deliveries could not be resumed")
         return 0
+
+
+def _release_stale_jobs() -> int:
+    """Job records that say "active" although no worker holds their message (its worker died)
+    say what is true again: "waiting" when the broker's maintenance put the message back on
+    its queue, "failed" (lost) when the broker no longer has it (its item stays pending, and
+    is re-sent once its run stalls). Return how many records changed."""
+    cutoff = timezone.now() - timedelta(seconds=STALE_ACTIVE_SECONDS)
+    active = list(
+        Job.objects.filter(state=Job.State.ACTIVE, updated_at__lt=cutoff).values_list(
+            "pk", "queue_name", "broker_ref"
+        )
+    )
+    if not active:
+        return 0
+    in_flight = messages_in_flight()
+    stale = [(pk, queue, ref) for pk, queue, ref in active if ref not in in_flight]
+    held = messages_held([(queue, ref) for _, queue, ref in stale])
+    waiting = [pk for pk, queue, ref in stale if (queue, ref) in held]
+    lost = [pk for pk, queue, ref in stale if (queue, ref) not in held]
+    # ``updated_at`` is left alone: it tells the run's last progress, and this is none.
+    changed = Job.objects.filter(pk__in=waiting, state=Job.State.ACTIVE).update(
+        state=Job.State.WAITING, error=REQUEUED
+    )
+    changed += Job.objects.filter(pk__in=lost, state=Job.State.ACTIVE).update(
+        state=Job.State.FAILED, error=LOST, finished_at=timezone.now()
+    )
+    return changed
 
 
 def _resume_stalled(report: ReconcileReport, stalled_after: float) -> None:

@@ -20,8 +20,7 @@ def declare(stage: Stage) -> dramatiq.Actor:
         return run_job(stage, kwargs)
 
     run.__name__ = stage.actor_name
-    return dramatiq.actor(
-        run,
+    declared = dramatiq.actor(
         actor_name=stage.actor_name,
         queue_name=stage.queue_name,
         time_limit=stage.time_limit_ms,
@@ -30,6 +29,7 @@ def declare(stage: Stage) -> dramatiq.Actor:
         max_backoff=settings.PROMIDATA_JOB_RETRY_MAX_BACKOFF_MS,
         max_age=settings.PROMIDATA_JOB_MAX_AGE_MS,
     )
+    return declared(run)
 
 
 sync_supplier = declare(SUPPLIER)

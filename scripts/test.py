@@ -3,14 +3,17 @@
 
     python3 scripts/test.py [pytest arguments]
 
-Creates .venv with the locked dependencies, checks ruff, and runs pytest against PostgreSQL
-and Redis (DATABASE_URL and REDIS_URL, defaulting to the local servers on their usual ports).
-The tests start their own loopback feed and S3 servers.
+Installs Debian's Chromium for the browser tests when it is missing (or stops with one clear
+line), creates .venv with the locked dependencies, checks ruff and mypy (services, queue,
+tasks), and runs pytest against PostgreSQL and Redis (DATABASE_URL and REDIS_URL, defaulting
+to the local servers on their usual ports). The tests start their own loopback feed and S3
+servers.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 from _bootstrap import ensure_venv, run
@@ -21,13 +24,46 @@ DEFAULTS = {
 }
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
+def ensure_chromium() -> int:
+    """The browser tests drive Debian's Chromium: install it when it is missing (as root,
+    with apt-get), or stop with one clear line. Never a silent skip."""
+    if os.path.exists(CHROMIUM):
+        return 0
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing Debian's chromium for the browser tests (apt-get)", flush=True)
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        code = run(["apt-get", "update", "-qq"], env) or run(
+            ["apt-get", "install", "-y", "-qq", "chromium"], env
+        )
+        if code == 0 and os.path.exists(CHROMIUM):
+            return 0
+    print(
+        f"{CHROMIUM} is missing and could not be installed: run `apt-get install chromium` "
+        'as root, or leave the browser tests out with -m "not browser"',
+        file=sys.stderr,
+    )
+    return 2
+
+
 def main() -> int:
+    if "not browser" not in " ".join(sys.argv[1:]):
+        code = ensure_chromium()
+        if code:
+            return code
     python = str(ensure_venv())
     env = {k: os.environ.get(k, v) for k, v in DEFAULTS.items()}
-    for check in (["-m", "ruff", "check", "."], ["-m", "ruff", "format", "--check", "."]):
+    checks = (
+        ("ruff", ["-m", "ruff", "check", "."]),
+        ("ruff", ["-m", "ruff", "format", "--check", "."]),
+        ("mypy", ["-m", "mypy"]),  # the files are named in pyproject.toml
+    )
+    for tool, check in checks:
         code = run([python, *check], env)
         if code:
-            print("ruff found problems (see above)", file=sys.stderr)
+            print(f"{tool} found problems (see above)", file=sys.stderr)
             return code
     return run([python, "-m", "pytest", *sys.argv[1:]], env)
 

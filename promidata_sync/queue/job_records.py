@@ -46,7 +46,10 @@ def job_enqueued(message, *, delay: int = 0) -> None:
     """A message was enqueued: ``waiting``, or ``delayed`` (a retry or a delayed send)."""
     retrying = message.options.get("retries", 0) > 0
     state = Job.State.DELAYED if (delay or retrying) else Job.State.WAITING
-    fields = {"state": state, "broker_ref": str(message.options.get("redis_message_id", ""))}
+    fields: dict[str, object] = {
+        "state": state,
+        "broker_ref": str(message.options.get("redis_message_id", "")),
+    }
     if not retrying:
         fields["enqueued_at"] = timezone.now()
     _upsert(message, **fields)

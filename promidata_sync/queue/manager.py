@@ -114,9 +114,11 @@ class WorkerManager:
     def _housekeep(self) -> None:
         """Call ``housekeeping`` every ``housekeeping_seconds`` until shutdown; a failure is
         logged and the next round comes as usual."""
+        housekeeping = self.housekeeping
+        assert housekeeping is not None
         while not self.stopping.wait(self.housekeeping_seconds):
             try:
-                self.housekeeping()
+                housekeeping()
             except Exception:
                 log.exception("housekeeping failed")
 
@@ -143,15 +145,15 @@ class WorkerManager:
 
     def shutdown(self) -> int:
         """Ask every group to stop, wait for running jobs, kill what does not stop in time."""
-        running = [g for g in self.groups if g.process and g.process.poll() is None]
-        for group in running:
-            group.process.send_signal(signal.SIGTERM)
+        running = [(g, g.process) for g in self.groups if g.process and g.process.poll() is None]
+        for _, process in running:
+            process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + SHUTDOWN_TIMEOUT_SECONDS + 10
-        for group in running:
+        for group, process in running:
             try:
-                group.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 log.error("%s group did not stop in time; killing it", group.queue_name)
-                group.process.kill()
-                group.process.wait()
+                process.kill()
+                process.wait()
         return 0

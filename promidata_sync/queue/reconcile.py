@@ -47,7 +47,7 @@ from promidata_sync.queue.broker import (
 from promidata_sync.queue.leases import broker_lease
 from promidata_sync.queue.registry import SUPPLIER, WEBHOOK, stage_of_item_kind
 from promidata_sync.services import runs, webhooks
-from promidata_sync.services.work import SupplierWork, WebhookWork, item_work
+from promidata_sync.services.work import SupplierWork, WebhookWork, Work, item_work
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +208,7 @@ def _resume(run: SyncRun) -> tuple[int, int]:
         Job.objects.filter(pk__in=lost).update(
             state=Job.State.FAILED, error=LOST, finished_at=timezone.now()
         )
+    works: list[Work]
     if run.planned_at is None:
         works = [] if (SUPPLIER.actor_name, str(run.pk)) in covered else [SupplierWork(run.pk)]
     else:

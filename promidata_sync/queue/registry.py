@@ -48,10 +48,11 @@ class Stage:
     key_argument: str
     concurrency_setting: str
     time_limit_setting: str
-    step: Callable[[Work], Outcome]
+    # Each step takes its own kind of work (``work``); Callable[..., ...] says so loosely.
+    step: Callable[..., Outcome]
     give_up: Callable[..., None]
     item_kind: str | None = None
-    exclusive: Callable[[Work], str] | None = None
+    exclusive: Callable[..., str] | None = None
     stores_media: bool = False
 
     @property
@@ -97,7 +98,7 @@ SUPPLIER = Stage(
     give_up=supplier.give_up,
     # One planner per run at a time, even when its message is delivered twice (the run's
     # database constraint already allows one active run per supplier).
-    exclusive=lambda work: f"supplier-sync:run:{work.run_id}",
+    exclusive=lambda work: f"supplier-sync:run:{work.run_id}",  # a SupplierWork
 )
 FAMILY = Stage(
     queue_name="product-family",

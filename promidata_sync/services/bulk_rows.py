@@ -32,10 +32,12 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Sequence[tuple
         return 0
     connection = connections[router.db_for_write(model)]
     if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows])
+        model._default_manager.bulk_create(
+            [model(**dict(zip(columns, row, strict=True))) for row in rows]
+        )
         return len(rows)
     quote = connection.ops.quote_name
-    names = ", ".join(quote(model._meta.get_field(name).column) for name in columns)
+    names = ", ".join(quote(_column(model, name)) for name in columns)
     sql = f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN"
 
     def copy_rows(sql, params, many, context):
@@ -58,3 +60,12 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Sequence[tuple
         with logged:
             executor(sql, None, False, {"connection": connection, "cursor": cursor})
     return len(rows)
+
+
+def _column(model: type[Model], name: str) -> str:
+    """The database column of a concrete field named ``name`` (or its attname)."""
+    field = model._meta.get_field(name)
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return column

@@ -181,7 +181,7 @@ def categories_upsert(rows: list[tuple[str, str | None, dict, str, str]]) -> int
             batch = keys[start : start + IN_BATCH]
             ids.update(Category.objects.filter(key__in=batch).values_list("key", "id"))
         Category.objects.bulk_update(
-            [Category(id=ids[k], parent_id=ids.get(p)) for k, p, *_ in changed],
+            [Category(id=ids[k], parent_id=ids.get(p) if p else None) for k, p, *_ in changed],
             ["parent"],
             batch_size=500,
         )
@@ -196,7 +196,8 @@ def category_ids_for(keys: set[str]) -> dict[str, int]:
     ids = dict(Category.objects.filter(key__in=keys).values_list("key", "id"))
     missing = sorted(keys - ids.keys())
     if missing:
-        rows, seen = [], set()
+        rows: list[tuple[str, str | None, dict, str, str]] = []
+        seen: set[str] = set()
         for key in missing:
             parts = key.split("/")
             for depth in range(1, len(parts) + 1):

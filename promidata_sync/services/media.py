@@ -166,7 +166,7 @@ def _upload(key: str, content: bytes, *, content_type: str) -> None:
     file = ContentFile(content, name=key)
     # S3Storage sends this as the object's Content-Type: the type Pillow found in the bytes,
     # not the one the feed's server declared nor a guess from a name.
-    file.content_type = content_type
+    file.content_type = content_type  # type: ignore[attr-defined]
     saved_as = default_storage.save(key, file)
     if saved_as != key:  # a storage that renames would break content addressing
         raise RuntimeError(f"storage saved {key} as {saved_as}; enable overwriting")
@@ -183,12 +183,13 @@ def image_revalidated(image: DownloadedImage, *, run_id: int | None = None) -> S
         .select_related("media")
         .first()
     )
-    if source is None:
+    if source is None or source.media is None:
         return None
+    media = source.media
     with transaction.atomic():
         links = image_source_set(
             image.url,
-            source.media,
+            media,
             etag=image.etag or source.etag,
             last_modified=image.last_modified or source.last_modified,
         )
@@ -201,7 +202,7 @@ def image_revalidated(image: DownloadedImage, *, run_id: int | None = None) -> S
                 done_counters={"images_reused": 1},
             )
         _record_gained_images(links, run_id)
-    return StoredImage(media=source.media, uploaded=False, links=links.links)
+    return StoredImage(media=media, uploaded=False, links=links.links)
 
 
 def image_validators(urls: Iterable[str]) -> dict[str, tuple[str, str]]:

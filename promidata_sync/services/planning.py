@@ -57,7 +57,7 @@ def supplier_plan(
     supplier: Supplier,
     entries: list[ImportEntry],
     *,
-    malformed: list[MalformedLine] = (),
+    malformed: list[MalformedLine] | None = None,
     force: bool = False,
     refetch_all: bool = False,
     mass_deactivation_ratio: float = 0.5,
@@ -103,7 +103,7 @@ def supplier_plan(
     if not vanished:
         return plan
     plan.refusal = _deactivation_refusal(
-        supplier, len(entries), malformed, mass_deactivation_ratio, index_complete
+        supplier, len(entries), malformed or [], mass_deactivation_ratio, index_complete
     )
     if force:
         plan.refusal, plan.deactivate = "", vanished

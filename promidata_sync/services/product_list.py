@@ -166,7 +166,8 @@ def category_tree() -> list[dict]:
     key_of = {row["id"]: row["key"] for row in rows}
     parent_of = {row["id"]: row["parent_id"] for row in rows}
     totals: dict[int, int] = defaultdict(int)
-    for cid, count in direct.items():
+    for start, count in direct.items():
+        cid: int | None = start
         seen = set()
         while cid is not None and cid not in seen:  # a cycle in hand-edited data must not hang
             seen.add(cid)

@@ -155,7 +155,7 @@ def _quote(variant, quantity, region, option_sku, position_code) -> dict:
         article_tier = _tier_at(article_tiers, quantity)
         currency = article_tier.currency
         article, article_value = _charge(article_tier, Decimal(quantity))
-        values = [article_value]
+        values: list[Decimal | None] = [article_value]
         printed = None
         if option_sku is not None:
             position, option = _find_option(variant, option_sku, position_code)
@@ -169,7 +169,7 @@ def _quote(variant, quantity, region, option_sku, position_code) -> dict:
             "currency": currency,
             "article": article,
             "print": printed,
-            "total": None if on_request else _money(sum(values)),
+            "total": None if on_request else _money(sum(filter(None, values), Decimal(0))),
             "on_request": on_request,
         }
 
@@ -196,10 +196,11 @@ def _find_option(variant, option_sku: str, position_code: str | None):
     offered = [(p, o) for p in positions for o in p.options.all() if o.sku == option_sku]
     if not offered:
         raise QuoteError(404, f"variant {variant.sku} has no print option {option_sku}")
-    codes = list(dict.fromkeys(p.code for p, _ in offered))
-    if len(codes) > 1:
+    offered_on = list(dict.fromkeys(p.code for p, _ in offered))
+    if len(offered_on) > 1:
         raise QuoteError(
-            400, f"option {option_sku} is offered on positions {', '.join(codes)}: pass position="
+            400,
+            f"option {option_sku} is offered on positions {', '.join(offered_on)}: pass position=",
         )
     return offered[0]
 

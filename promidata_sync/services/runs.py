@@ -85,6 +85,7 @@ def run_create(*, supplier: Supplier, trigger: str, mode: str, force: bool = Fal
             # away), which a few more tries will not change.
             if active is not None and not run_reap_if_dead(active):
                 raise RunAlreadyActive(active) from None
+    assert error is not None
     raise error
 
 
@@ -143,7 +144,7 @@ def items_plan(
     """
     if not items:
         return []
-    total_field = ITEM_COUNTERS[kind][0]
+    total_field = ITEM_COUNTERS[SyncItem.Kind(kind)][0]
     unique = list({key: (key, url, token) for key, url, token in items}.values())
     with transaction.atomic(savepoint=False):
         SyncRun.objects.select_for_update().filter(pk=run_id).values_list("pk").first()
@@ -189,7 +190,7 @@ def item_record(
     """
     error = sanitize_message(error) if error else ""
     warnings = [sanitize_message(w, max_chars=500) for w in warnings]
-    _, done_field, failed_field = ITEM_COUNTERS[kind]
+    _, done_field, failed_field = ITEM_COUNTERS[SyncItem.Kind(kind)]
     new_state = SyncItem.State.FAILED if error else SyncItem.State.DONE
     with transaction.atomic(savepoint=False):
         items = SyncItem.objects.select_for_update().filter(run_id=run_id, kind=kind)

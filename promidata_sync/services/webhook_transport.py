@@ -55,11 +55,12 @@ def post_once(url: str, body: bytes, headers: dict, *, timeout: float, networks)
     if problem:
         return Attempt(None, f"refused: {problem}", permanent=True)
     parts = urlsplit(url)
+    host = parts.hostname or ""
     deadline = Deadline(timeout)
     policy = ConnectionPolicy(
         # This URL's one host (no redirect is followed): the feed's host list does not apply
         # to webhooks, the address check does.
-        allowed_hosts=frozenset({parts.hostname, parts.hostname.rstrip(".")}),
+        allowed_hosts=frozenset({host, host.rstrip(".")}),
         networks=networks,
         resolve=_resolver(parts.scheme, networks),
         deadline=lambda: deadline,
@@ -162,7 +163,8 @@ def _inside(address: str, networks) -> bool:
 def _os_reason(exc: BaseException) -> str:
     """The operating system's words for a failed connection ("Connection refused"), found
     down the exception's causes; else the exception's type. Never the URL or its path."""
-    seen, stack = set(), [exc]
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
     while stack:
         current = stack.pop()
         if current is None or id(current) in seen:
@@ -170,7 +172,7 @@ def _os_reason(exc: BaseException) -> str:
         seen.add(id(current))
         if isinstance(current, OSError) and current.strerror:
             return current.strerror
-        stack += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        stack.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
         stack += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
     return type(exc).__name__
 

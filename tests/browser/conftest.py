@@ -32,7 +32,8 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+        # Never a silent skip: scripts/test.py installs it; anything else must say so.
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test.py does)")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an asyncio loop registered as running in this thread, which

@@ -195,8 +195,8 @@ def test_random_bytes_never_crash_seeded():
 
 
 def test_random_bytes_never_crash_hypothesis():
-    hypothesis = pytest.importorskip("hypothesis")
-    strategies = pytest.importorskip("hypothesis.strategies")
+    import hypothesis
+    from hypothesis import strategies
 
     @hypothesis.settings(max_examples=300, deadline=None)
     @hypothesis.given(data=strategies.binary(max_size=500), base=strategies.text(max_size=40))

@@ -81,7 +81,7 @@ def feed_spec():
 
 
 def test_random_faults_mid_sync_heal_and_leave_an_exact_catalog(
-    feed, feed_server, start_workers, capsys
+    feed, feed_server, sync_config, start_workers, capsys
 ):
     seed = int(os.environ.get("CHAOS_SEED") or time.time())
     rounds = max(len(FAULTS) * 2, int(os.environ.get("CHAOS_ROUNDS") or 0))
@@ -116,7 +116,7 @@ def test_random_faults_mid_sync_heal_and_leave_an_exact_catalog(
 
 def _new_work(feed, rng) -> None:
     """New families (new images) for every supplier, and new prices for some old ones."""
-    for code in feed.supplier_codes():
+    for code in feed.supplier_codes:
         feed.add_family(code)
         feed.add_family(code)
         for sku in rng.sample(feed.family_skus(code), 2):

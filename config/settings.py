@@ -93,6 +93,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# A kept connection is checked before it is reused (a PostgreSQL restart breaks them all).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Worker processes keep each thread's database connection this long (seconds) instead of
+# opening one per job: a new PostgreSQL connection costs more than a small job's queries.
+PROMIDATA_WORKER_CONN_MAX_AGE = env.int("PROMIDATA_WORKER_CONN_MAX_AGE", default=600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Static and media files -------------------------------------------------------------------
@@ -346,6 +351,9 @@ PROMIDATA_CONCURRENCY_IMAGES = env.int("PROMIDATA_CONCURRENCY_IMAGES", default=1
 # Webhook attempts at once: threads of the "webhooks" worker group, and of a process's own
 # sender (direct mode).
 PROMIDATA_CONCURRENCY_WEBHOOKS = env.int("PROMIDATA_CONCURRENCY_WEBHOOKS", default=2)
+# The image stage's threads are shared out over this many processes: storing an image is
+# mostly Python work, which one process runs on one core at a time.
+PROMIDATA_PROCESSES_IMAGES = env.int("PROMIDATA_PROCESSES_IMAGES", default=2)
 # Job records older than this many days are removed by promidata_prune_jobs.
 PROMIDATA_JOB_RETENTION_DAYS = env.int("PROMIDATA_JOB_RETENTION_DAYS", default=14)
 # Workers write a heartbeat this often (seconds), in the database and in the broker (so a busy

@@ -32,10 +32,16 @@ RESTART_BACKOFF_MAX_SECONDS = 30
 def run_worker_group(queue_name: str, threads: int, *, stop: threading.Event) -> None:
     """Consume ``queue_name`` with ``threads`` threads until ``stop`` is set."""
     import dramatiq
+    from django.conf import settings
+    from django.db import connections
     from dramatiq.worker import Worker
 
     import promidata_sync.tasks  # noqa: F401  (declares the actors, hence the queues)
 
+    # Each thread keeps its connection between jobs (checked before reuse); Django's own
+    # default of one connection per request would open one per job.
+    for alias in connections:
+        connections.settings[alias]["CONN_MAX_AGE"] = settings.PROMIDATA_WORKER_CONN_MAX_AGE
     broker = dramatiq.get_broker()
     worker = Worker(broker, queues={queue_name}, worker_threads=threads, worker_timeout=1000)
     # Never hold more messages than there are threads to run them: the rest stay in Redis for

@@ -35,8 +35,10 @@ class Stage:
     - ``key_argument``: the field naming a job's subject on its job record (the job-key
       rule), and with ``item_kind`` how the reconciler tells which pending run item a held
       message covers;
-    - ``concurrency_setting``, ``time_limit_setting``: the settings holding the group's
-      threads and a job's time limit in ms;
+    - ``concurrency_setting``, ``time_limit_setting``: the settings holding the stage's
+      threads and a job's time limit in ms; ``processes_setting``: how many worker processes
+      share those threads (a process runs Python on one core at a time: a stage whose jobs
+      are mostly Python work needs several to use the machine);
     - ``step``: runs one unit of work; ``give_up`` records its failure for good;
     - ``exclusive``: the lease a job must hold while it runs (None: no lease);
     - ``stores_media``: its workers need the media storage (checked at start-up).
@@ -52,12 +54,23 @@ class Stage:
     step: Callable[..., Outcome]
     give_up: Callable[..., None]
     item_kind: str | None = None
+    processes_setting: str | None = None
     exclusive: Callable[..., str] | None = None
     stores_media: bool = False
 
     @property
     def concurrency(self) -> int:
         return max(1, int(getattr(settings, self.concurrency_setting)))
+
+    @property
+    def processes(self) -> int:
+        if self.processes_setting is None:
+            return 1
+        return max(1, min(self.concurrency, int(getattr(settings, self.processes_setting))))
+
+    @property
+    def threads_per_process(self) -> int:
+        return -(-self.concurrency // self.processes)  # the threads, shared out rounding up
 
     @property
     def time_limit_ms(self) -> int:
@@ -121,6 +134,7 @@ IMAGE = Stage(
     step=_image,
     give_up=image.give_up,
     item_kind=SyncItem.Kind.IMAGE,
+    processes_setting="PROMIDATA_PROCESSES_IMAGES",
     stores_media=True,
 )
 WEBHOOK = Stage(

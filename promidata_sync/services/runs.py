@@ -102,6 +102,13 @@ def run_reap_if_dead(run: SyncRun) -> bool:
     return True
 
 
+def run_open(run_id: int) -> bool:
+    """Whether the run is neither finished nor asked to stop (one lean query)."""
+    return SyncRun.objects.filter(
+        pk=run_id, finished_at__isnull=True, stop_requested=False
+    ).exists()
+
+
 def run_exists(run_id: int) -> bool:
     return SyncRun.objects.filter(pk=run_id).exists()
 

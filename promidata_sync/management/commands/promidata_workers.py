@@ -50,9 +50,10 @@ class Command(BaseCommand):
         except (BrokerUnavailable, StorageUnavailable) as exc:
             raise CommandError(str(exc)) from None
         groups = [
-            WorkerGroup(queue_name=s.queue_name, threads=s.concurrency)
+            WorkerGroup(queue_name=s.queue_name, threads=s.threads_per_process)
             for s in STAGES
             if s.queue_name in queues
+            for _ in range(s.processes)
         ]
         manage_py = Path(settings.BASE_DIR) / "manage.py"
         self.stdout.write(

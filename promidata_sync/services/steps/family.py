@@ -22,7 +22,7 @@ from promidata_sync.services.families import (
     family_keep_broken,
     family_write,
 )
-from promidata_sync.services.steps import failure, open_run, report_progress
+from promidata_sync.services.steps import failure, report_progress
 from promidata_sync.services.work import FamilyWork, ImageWork, Outcome
 
 
@@ -54,7 +54,6 @@ def apply_family(
             family_keep_broken(supplier, entry, error)  # what the feed sent, for the operator
         return failure(f"family {work.family_sku}", error)
     assert download is not None
-    report_progress("variants", 70)
     try:
         result = family_write(
             supplier=supplier,
@@ -92,13 +91,12 @@ def apply_family(
 def sync_family(work: FamilyWork, *, config: SyncConfig, fetcher: Fetcher) -> Outcome:
     """Both halves, for one family of an open run (a queue job, a retry)."""
     try:
-        run = open_run(work.run_id)
-        if run is None:
+        if not runs.run_open(work.run_id):
             return Outcome.skipped("run finished or stopped")
         supplier = Supplier.objects.get(pk=work.supplier_id)
     except Exception as exc:
         return failure(f"family {work.family_sku}", exc)
-    report_progress("product", 30)
+    report_progress("product", 30)  # fetching: a large file may take a while
     try:
         download = fetch_family(work, supplier.code, config=config, fetcher=fetcher)
     except Exception as exc:

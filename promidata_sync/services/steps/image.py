@@ -23,7 +23,7 @@ from promidata_sync.services.media import (
     image_validators,
     media_store,
 )
-from promidata_sync.services.steps import failure, open_run
+from promidata_sync.services.steps import failure
 from promidata_sync.services.work import ImageWork, Outcome
 
 
@@ -78,7 +78,7 @@ def apply_image(
 def sync_image(work: ImageWork, *, config: SyncConfig, fetcher: Fetcher) -> Outcome:
     """Both halves, for one image of an open run (a queue job, a retry)."""
     try:
-        if open_run(work.run_id) is None:
+        if not runs.run_open(work.run_id):
             return Outcome.skipped("run finished or stopped")
         validators = image_validators([work.url]).get(work.url, ("", ""))
     except Exception as exc:

@@ -31,7 +31,7 @@ from promidata_sync.services.direct import retry_items_direct, sync_direct, sync
 from promidata_sync.services.feed_index import index_fetch, suppliers_ensure
 from promidata_sync.services.jobs import get_job_status
 from promidata_sync.services.run_owners import owner_is_gone, run_claim
-from promidata_sync.services.work import SupplierWork, Work, item_work
+from promidata_sync.services.work import SupplierWork, Work, items_work
 
 __all__ = [
     "UnknownSupplier",
@@ -218,10 +218,7 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
             images_failed=-per_kind.get(SyncItem.Kind.IMAGE, 0),
         )
     works: list[Work] = [SupplierWork(run.pk)] if replan else []
-    for kind, key, url, token in items:
-        work = item_work(run.pk, run.supplier_id, kind=kind, key=key, url=url, token=token)
-        if work is not None:
-            works.append(work)
+    works += items_work(run.pk, run.supplier_id, items)
     jobs = []
     if use_queue:
         ensure_in_process_worker()

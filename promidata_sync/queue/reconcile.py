@@ -17,7 +17,7 @@ Webhook deliveries still pending that long after they were due are sent again to
 with Redis, sent in this process without).
 
 The reconciler is part of the pipeline, not a side path: what it re-sends is the same work
-records the steps return (``services.work.item_work``), through the same dispatch
+records the steps return (``services.work.items_work``), through the same dispatch
 (``queue.dispatch``) and stages (``queue.registry``). Each time it acts on a run it says so
 in the run's message, with the time, for the run page.
 
@@ -45,9 +45,9 @@ from promidata_sync.queue.broker import (
     messages_in_flight,
 )
 from promidata_sync.queue.leases import broker_lease
-from promidata_sync.queue.registry import SUPPLIER, WEBHOOK, stage_of_item_kind
+from promidata_sync.queue.registry import SUPPLIER, WEBHOOK, stage_of_actor, stage_of_item_kind
 from promidata_sync.services import runs, webhooks
-from promidata_sync.services.work import SupplierWork, WebhookWork, Work, item_work
+from promidata_sync.services.work import SupplierWork, WebhookWork, Work, items_work
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,14 @@ def _resume_webhooks(overdue_seconds: float) -> int:
         return 0
 
 
+def _item_keys(actor_name: str, args) -> list[str]:
+    """The run items an open job's message works on (the stage's job-key rule)."""
+    stage = stage_of_actor(actor_name)
+    if stage is None or not isinstance(args, dict):
+        return []
+    return stage.item_keys(args)
+
+
 def _release_stale_jobs() -> int:
     """Job records that say "active" although no worker holds their message (its worker died)
     say what is true again: "waiting" when the broker's maintenance put the message back on
@@ -198,11 +206,16 @@ def _resume(run: SyncRun) -> tuple[int, int]:
     job records marked lost)."""
     open_jobs = list(
         run.jobs.filter(state__in=OPEN_JOB_STATES).values_list(
-            "pk", "actor_name", "key", "queue_name", "broker_ref"
+            "pk", "actor_name", "args", "queue_name", "broker_ref"
         )
     )
     held = messages_held([(queue, ref) for _, _, _, queue, ref in open_jobs])
-    covered = {(actor, key) for _, actor, key, queue, ref in open_jobs if (queue, ref) in held}
+    covered = {
+        (actor, key)
+        for _, actor, args, queue, ref in open_jobs
+        if (queue, ref) in held
+        for key in _item_keys(actor, args)
+    }
     lost = [pk for pk, _, _, queue, ref in open_jobs if (queue, ref) not in held]
     if lost:
         Job.objects.filter(pk__in=lost).update(
@@ -212,17 +225,16 @@ def _resume(run: SyncRun) -> tuple[int, int]:
     if run.planned_at is None:
         works = [] if (SUPPLIER.actor_name, str(run.pk)) in covered else [SupplierWork(run.pk)]
     else:
-        works = []
         pending = run.items.filter(state=SyncItem.State.PENDING).values_list(
             "kind", "key", "url", "token"
         )
-        for kind, key, url, token in pending.iterator():
-            stage = stage_of_item_kind(kind)
-            if stage is None or (stage.actor_name, key) in covered:
-                continue
-            work = item_work(run.pk, run.supplier_id, kind=kind, key=key, url=url, token=token)
-            if work is not None:
-                works.append(work)
+        uncovered = [
+            (kind, key, url, token)
+            for kind, key, url, token in pending.iterator()
+            if (stage := stage_of_item_kind(kind)) is not None
+            and (stage.actor_name, key) not in covered
+        ]
+        works = list(items_work(run.pk, run.supplier_id, uncovered))
     dispatch.enqueue(works)
     if works or lost:
         runs.run_append_message(

@@ -81,8 +81,20 @@ class Stage:
         names = {f.name for f in fields(self.work)}
         return self.work(**{k: v for k, v in kwargs.items() if k in names})
 
+    def item_keys(self, kwargs: dict) -> list[str]:
+        """The run items a message of this stage works on (the job-key rule: the key
+        argument's value, or each value when it holds several)."""
+        value = kwargs.get(self.key_argument, "")
+        if isinstance(value, list | tuple):
+            return [str(v) for v in value]
+        return [str(value)]
+
     def job_key(self, kwargs: dict) -> str:
-        return str(kwargs.get(self.key_argument, ""))
+        """The subject on the job record: its one key, or the first with how many more."""
+        keys = self.item_keys(kwargs)
+        if len(keys) > 1:
+            return f"{keys[0]} (+{len(keys) - 1} more)"
+        return keys[0] if keys else ""
 
 
 def _plan(work: SupplierWork) -> Outcome:
@@ -97,7 +109,7 @@ def _family(work: FamilyWork) -> Outcome:
 
 def _image(work: ImageWork) -> Outcome:
     config, fetcher = process_tools()
-    return image.sync_image(work, config=config, fetcher=fetcher)
+    return image.sync_images(work, config=config, fetcher=fetcher)
 
 
 SUPPLIER = Stage(
@@ -128,7 +140,7 @@ IMAGE = Stage(
     queue_name="image-upload",
     actor_name="upload_image",
     work=ImageWork,
-    key_argument="url",
+    key_argument="urls",
     concurrency_setting="PROMIDATA_CONCURRENCY_IMAGES",
     time_limit_setting="PROMIDATA_JOB_TIMEOUT_IMAGE",
     step=_image,

@@ -269,11 +269,11 @@ class DirectDriver:
     def drive(self, works) -> None:
         """Run the families among ``works``, then every image they and ``works`` name."""
         families = [w for w in works if isinstance(w, FamilyWork)]
-        images = dict.fromkeys(w.url for w in works if isinstance(w, ImageWork))
+        images = dict.fromkeys(_urls(works))
         for outcome in self._families(families):
-            images.update(dict.fromkeys(w.url for w in outcome.follow_ups))
+            images.update(dict.fromkeys(_urls(outcome.follow_ups)))
         if not self.stopped():
-            self._images([ImageWork(run_id=self.run.pk, url=url) for url in images])
+            self._images(list(images))
 
     def settle(self, work: Work, outcome: Outcome) -> None:
         """A failure is final in direct mode: record it on its item now."""
@@ -302,27 +302,33 @@ class DirectDriver:
             yield outcome
         self.progress.finish()
 
-    def _images(self, works: list[ImageWork]) -> None:
-        self.progress.start(f"{self.supplier.code} images", len(works))
-        validators = image_validators([w.url for w in works])
+    def _images(self, urls: list[str]) -> None:
+        """Every URL fetched in threads and stored here, one by one (direct mode needs no
+        batches: it has no per-job cost to spread)."""
+        self.progress.start(f"{self.supplier.code} images", len(urls))
+        validators = image_validators(urls)
 
-        def fetch(work: ImageWork):
+        def fetch(url: str):
             return image_step.fetch_image(
-                work,
+                url,
                 config=self.config,
                 fetcher=self.fetcher,
-                validators=validators.get(work.url, ("", "")),
+                validators=validators.get(url, ("", "")),
             )
 
-        for work, image, error in bounded_map(
-            fetch, works, concurrency=self.config.fetch_concurrency, should_stop=self.stopped
+        for url, image, error in bounded_map(
+            fetch, urls, concurrency=self.config.fetch_concurrency, should_stop=self.stopped
         ):
             outcome = image_step.apply_image(
-                work, image, error, config=self.config, fetcher=self.fetcher
+                self.run.pk, url, image, error, config=self.config, fetcher=self.fetcher
             )
-            self.settle(work, outcome)
+            self.settle(ImageWork(run_id=self.run.pk, urls=(url,)), outcome)
             self.progress.advance()
         self.progress.finish()
+
+
+def _urls(works) -> list[str]:
+    return [url for w in works if isinstance(w, ImageWork) for url in w.urls]
 
 
 class _StopCheck:

@@ -109,6 +109,18 @@ def run_open(run_id: int) -> bool:
     ).exists()
 
 
+def items_not_done(run_id: int, *, kind: str, keys) -> list[str]:
+    """Those of ``keys`` (in order) whose item of the run is not done (pending, failed or not
+    planned at all)."""
+    keys = list(dict.fromkeys(keys))
+    done = set(
+        SyncItem.objects.filter(
+            run_id=run_id, kind=kind, key__in=keys, state=SyncItem.State.DONE
+        ).values_list("key", flat=True)
+    )
+    return [key for key in keys if key not in done]
+
+
 def run_exists(run_id: int) -> bool:
     return SyncRun.objects.filter(pk=run_id).exists()
 

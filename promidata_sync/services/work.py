@@ -10,6 +10,7 @@ may help), or to be tried again at a given time (a webhook's own schedule).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,10 +48,30 @@ class FamilyWork:
 
 @dataclass(frozen=True)
 class ImageWork:
-    """Download, verify and store one image URL of a run, and link it to its variants."""
+    """Download, verify and store a few image URLs of a run, and link them to their variants.
+
+    One unit of work holds up to ``IMAGE_BATCH`` URLs (``batched``): a queue job per image
+    would spend more on the job than on the image. Each URL is still its own run item,
+    counted and failed on its own.
+    """
 
     run_id: int
-    url: str
+    urls: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "urls", tuple(self.urls))  # a message's kwargs hold a list
+
+
+IMAGE_BATCH = 8
+
+
+def image_batches(run_id: int, urls: Iterable[str], size: int = IMAGE_BATCH) -> list[ImageWork]:
+    """``urls`` (each once, in order) as image work of at most ``size`` URLs."""
+    unique = list(dict.fromkeys(urls))
+    return [
+        ImageWork(run_id=run_id, urls=tuple(unique[i : i + size]))
+        for i in range(0, len(unique), size)
+    ]
 
 
 @dataclass(frozen=True)
@@ -68,17 +89,23 @@ def work_fields(work: Work) -> dict[str, Any]:
     return dataclasses.asdict(work)
 
 
-def item_work(
-    run_id: int, supplier_id: int, *, kind: str, key: str, url: str, token: str
-) -> FamilyWork | ImageWork | None:
-    """The work that finishes one pending ``SyncItem`` of a run (None for the index item)."""
-    if kind == SyncItem.Kind.FAMILY:
-        return FamilyWork(
-            run_id=run_id, supplier_id=supplier_id, family_sku=key, url=url, hash=token
-        )
-    if kind == SyncItem.Kind.IMAGE:
-        return ImageWork(run_id=run_id, url=url)
-    return None
+def items_work(
+    run_id: int, supplier_id: int, items: Iterable[tuple[str, str, str, str]]
+) -> list[FamilyWork | ImageWork]:
+    """The work that finishes ``(kind, key, url, token)`` items of a run: one per family,
+    images in batches; the index item needs none."""
+    families: list[FamilyWork | ImageWork] = []
+    images: list[str] = []
+    for kind, key, url, token in items:
+        if kind == SyncItem.Kind.FAMILY:
+            families.append(
+                FamilyWork(
+                    run_id=run_id, supplier_id=supplier_id, family_sku=key, url=url, hash=token
+                )
+            )
+        elif kind == SyncItem.Kind.IMAGE:
+            images.append(url)
+    return [*families, *image_batches(run_id, images)]
 
 
 Status = Literal["done", "skipped", "failed", "later"]

@@ -56,16 +56,18 @@ def test_changed_family_in_queue_mode_revalidates_its_images_with_304s(
     known = image_urls(feed, "A100-F00001")
     assert written.status == "done"
     assert all(isinstance(w, ImageWork) for w in written.follow_ups)
-    assert sorted(w.url for w in written.follow_ups) == sorted(known)
+    assert sorted(url for w in written.follow_ups for url in w.urls) == sorted(known)
     assert feed_server.count("image") == 0  # the family step itself asks for no image
 
     outcomes = [
-        image.sync_image(w, config=sync_config, fetcher=Fetcher(sync_config))
+        image.sync_images(w, config=sync_config, fetcher=Fetcher(sync_config))
         for w in written.follow_ups
     ]
     runs.run_finish_if_complete(run.pk)
 
-    assert all(o.result["not_modified"] and not o.result["uploaded"] for o in outcomes)
+    results = [r for o in outcomes for r in o.result["images"]]
+    assert len(results) == len(known)
+    assert all(r["not_modified"] and not r["uploaded"] for r in results)
     requests = image_requests(feed_server)
     assert sorted(r.path for r in requests) == sorted(urlsplit(u).path for u in known)
     assert all(r.status == 304 and r.headers.get("If-None-Match") for r in requests)

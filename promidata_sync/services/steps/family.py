@@ -23,7 +23,7 @@ from promidata_sync.services.families import (
     family_write,
 )
 from promidata_sync.services.steps import failure, report_progress
-from promidata_sync.services.work import FamilyWork, ImageWork, Outcome
+from promidata_sync.services.work import FamilyWork, Outcome, image_batches
 
 
 def fetch_family(
@@ -84,7 +84,7 @@ def apply_family(
             "price_tiers": result.price_tiers,
             "images_enqueued": len(images),
         },
-        follow_ups=tuple(ImageWork(run_id=work.run_id, url=url) for url in images),
+        follow_ups=tuple(image_batches(work.run_id, images)),
     )
 
 

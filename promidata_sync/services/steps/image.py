@@ -1,11 +1,17 @@
-"""The image step: download one image, verify it, store it content-addressed, link it.
+"""The image step: download images, verify them, store them content-addressed, link them.
 
-This is where an image's failures are classified. ``fetch_image`` is the network half
-(thread-safe, no database): a URL whose bytes are stored already is asked for conditionally.
-``apply_image`` stores what came (``media.image_store``): a 304 only re-links, a 200 stores
-new bytes (unless the same bytes are stored already) and re-points the URL; the image is
-counted on its run in the same transaction as its links. A 304 for a URL whose media was
-pruned meanwhile is fetched again whole.
+This is where an image's failures are classified. One unit of work is a few URLs of a run
+(``work.ImageWork``); each URL is its own run item, stored, counted and failed on its own.
+
+- ``fetch_image`` is the network half of one URL (thread-safe, no database): a URL whose
+  bytes are stored already is asked for conditionally.
+- ``apply_image`` stores what came (``media.image_store``): a 304 only re-links, a 200 stores
+  new bytes (unless the same bytes are stored already) and re-points the URL; the image is
+  counted on its run in the same transaction as its links. A 304 for a URL whose media was
+  pruned meanwhile is fetched again whole.
+- ``sync_images`` is both halves for every URL of a work that is not done yet (so a retry
+  redoes only what failed). A permanent failure is recorded on its URL at once; when some
+  failed for now, the outcome is failed-for-now and the queue retries the work later.
 """
 
 from __future__ import annotations
@@ -28,45 +34,44 @@ from promidata_sync.services.work import ImageWork, Outcome
 
 
 def fetch_image(
-    work: ImageWork,
+    url: str,
     *,
     config: SyncConfig,
     fetcher: Fetcher,
     validators: tuple[str, str] = ("", ""),
 ) -> DownloadedImage:
-    """Download (conditionally, with ``(etag, last_modified)``) and verify the image.
+    """Download (conditionally, with ``(etag, last_modified)``) and verify one image.
     Raises ``FetchError`` or ``InvalidImage``."""
     etag, last_modified = validators
-    return image_fetch(
-        work.url, config=config, fetcher=fetcher, etag=etag, last_modified=last_modified
-    )
+    return image_fetch(url, config=config, fetcher=fetcher, etag=etag, last_modified=last_modified)
 
 
 def apply_image(
-    work: ImageWork,
+    run_id: int,
+    url: str,
     image: DownloadedImage | None,
     error: BaseException | None = None,
     *,
     config: SyncConfig,
     fetcher: Fetcher,
 ) -> Outcome:
-    """Store what ``fetch_image`` brought, or classify why it brought nothing."""
-    what = f"image {mask_url(work.url)}"
+    """Store what ``fetch_image`` brought for ``url``, or classify why it brought nothing."""
+    what = f"image {mask_url(url)}"
     if error is None and image is None:
         error = ValueError("no download given")
     if error is not None:
         return failure(what, error)
     assert image is not None
     try:
-        stored = image_store(image, run_id=work.run_id)
+        stored = image_store(image, run_id=run_id)
         if stored is None:  # a 304, but the URL's media went away meanwhile (pruned)
-            image = fetch_image(work, config=config, fetcher=fetcher)
-            stored = media_store(image, run_id=work.run_id)
+            image = fetch_image(url, config=config, fetcher=fetcher)
+            stored = media_store(image, run_id=run_id)
     except Exception as exc:  # storage, the network or the database: this image fails
         return failure(what, exc)
     return Outcome.done(
         {
-            "url": mask_url(work.url),
+            "url": mask_url(url),
             "media": stored.media.sha256,
             "uploaded": stored.uploaded,
             "not_modified": image.not_modified,
@@ -75,29 +80,48 @@ def apply_image(
     )
 
 
-def sync_image(work: ImageWork, *, config: SyncConfig, fetcher: Fetcher) -> Outcome:
-    """Both halves, for one image of an open run (a queue job, a retry)."""
+def sync_images(work: ImageWork, *, config: SyncConfig, fetcher: Fetcher) -> Outcome:
+    """Both halves for each URL of an open run's work that is not done yet."""
     try:
         if not runs.run_open(work.run_id):
             return Outcome.skipped("run finished or stopped")
-        validators = image_validators([work.url]).get(work.url, ("", ""))
+        todo = runs.items_not_done(work.run_id, kind=SyncItem.Kind.IMAGE, keys=work.urls)
+        validators = image_validators(todo)
     except Exception as exc:
-        return failure(f"image {mask_url(work.url)}", exc)
-    try:
-        image = fetch_image(work, config=config, fetcher=fetcher, validators=validators)
-    except Exception as exc:
-        return apply_image(work, None, exc, config=config, fetcher=fetcher)
-    return apply_image(work, image, config=config, fetcher=fetcher)
+        return failure(f"images of sync #{work.run_id}", exc)
+    stored, retry = [], []
+    for url in todo:
+        try:
+            image = fetch_image(
+                url, config=config, fetcher=fetcher, validators=validators.get(url, ("", ""))
+            )
+            outcome = apply_image(work.run_id, url, image, config=config, fetcher=fetcher)
+        except Exception as exc:
+            outcome = apply_image(work.run_id, url, None, exc, config=config, fetcher=fetcher)
+        if outcome.status == "done":
+            stored.append(outcome.result)
+        elif outcome.permanent:
+            give_up_url(work.run_id, url, outcome.error, permanent=True)
+        else:
+            retry.append((url, outcome.error))
+    if retry:
+        url, error = retry[0]
+        return Outcome.failed(
+            f"{len(retry)} of {len(todo)} image(s) failed for now, e.g. {mask_url(url)}: {error}",
+            permanent=False,
+        )
+    return Outcome.done({"images": stored, "skipped_done": len(work.urls) - len(todo)})
 
 
 def give_up(work: ImageWork, error: str, *, permanent: bool) -> None:
-    """No retry will come: remember the URL's error and fail the image on its run."""
-    image_record_error(work.url, error)
+    """No retry will come: every URL of the work not done yet fails on its run."""
+    for url in runs.items_not_done(work.run_id, kind=SyncItem.Kind.IMAGE, keys=work.urls):
+        give_up_url(work.run_id, url, error, permanent=permanent)
+
+
+def give_up_url(run_id: int, url: str, error: str, *, permanent: bool) -> None:
+    """Remember the URL's error and fail it on its run."""
+    image_record_error(url, error)
     runs.item_record(
-        work.run_id,
-        kind=SyncItem.Kind.IMAGE,
-        key=work.url,
-        url=work.url,
-        error=error,
-        permanent=permanent,
+        run_id, kind=SyncItem.Kind.IMAGE, key=url, url=url, error=error, permanent=permanent
     )

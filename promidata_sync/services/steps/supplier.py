@@ -18,7 +18,13 @@ from promidata_sync.services.feed_index import categories_sync, index_fetch
 from promidata_sync.services.media import images_missing_for_supplier
 from promidata_sync.services.planning import run_plan
 from promidata_sync.services.steps import failure, open_run, report_progress
-from promidata_sync.services.work import FamilyWork, ImageWork, Outcome, SupplierWork, item_work
+from promidata_sync.services.work import (
+    FamilyWork,
+    ImageWork,
+    Outcome,
+    SupplierWork,
+    items_work,
+)
 
 
 def plan_supplier(
@@ -53,12 +59,13 @@ def plan_supplier(
     except Exception as exc:
         return failure(f"planning sync #{run.pk} of {supplier.code}", exc)
     families = sum(1 for w in follow_ups if isinstance(w, FamilyWork))
+    images = sum(len(w.urls) for w in follow_ups if isinstance(w, ImageWork))
     return Outcome.done(
         {
             "supplier": supplier.code,
             "entries": plan.entries,
             "families_enqueued": families,
-            "images_enqueued": len(follow_ups) - families,
+            "images_enqueued": images,
             "unchanged": plan.unchanged,
             "deactivated": len(plan.deactivate),
             "refused": plan.refusal,
@@ -72,11 +79,9 @@ def pending_work(run: SyncRun) -> list[FamilyWork | ImageWork]:
     pending = run.items.filter(
         state=SyncItem.State.PENDING, kind__in=[SyncItem.Kind.FAMILY, SyncItem.Kind.IMAGE]
     ).order_by("kind", "pk")  # "family" < "image": families first
-    works = (
-        item_work(run.pk, run.supplier_id, kind=kind, key=key, url=url, token=token)
-        for kind, key, url, token in pending.values_list("kind", "key", "url", "token").iterator()
+    return items_work(
+        run.pk, run.supplier_id, pending.values_list("kind", "key", "url", "token").iterator()
     )
-    return [w for w in works if w is not None]
 
 
 def give_up(work: SupplierWork, error: str, *, permanent: bool) -> None:

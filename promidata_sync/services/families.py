@@ -28,6 +28,7 @@ from promidata_sync.services.family_files import compress, family_file_keep
 from promidata_sync.services.feed_index import category_ids_for
 from promidata_sync.services.print_rows import TIER_COLUMNS, print_data_replace, tier_values
 from promidata_sync.services.runs import item_record, items_plan
+from promidata_sync.services.unique_rows import unique_row
 
 log = logging.getLogger(__name__)
 
@@ -230,10 +231,10 @@ def family_write(
     now = timezone.now()
     with transaction.atomic():
         category_id = category_ids_for({record.category_key}).get(record.category_key)
-        was_active = (
-            Product.objects.filter(supplier=supplier, sku=entry.family_sku)
-            .values_list("is_active", flat=True)
-            .first()
+        was_active = unique_row(
+            Product.objects.filter(supplier=supplier, sku=entry.family_sku).values_list(
+                "is_active", flat=True
+            )
         )
         existed = was_active is not None
         (product,) = Product.objects.bulk_create(

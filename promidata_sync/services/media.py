@@ -34,6 +34,7 @@ from promidata_sync.models import ImageSource, SyncItem, VariantImage
 from promidata_sync.services.changes import changes_record
 from promidata_sync.services.families import media_links_for
 from promidata_sync.services.runs import IN_BATCH, item_record
+from promidata_sync.services.unique_rows import unique_row
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def _media_for(image: DownloadedImage) -> tuple[Media, bool]:
     info = image.info
     assert info is not None
     # The database, not the bucket, says whether these bytes are stored already.
-    media = Media.objects.filter(sha256=info.sha256).first()
+    media = unique_row(Media.objects.filter(sha256=info.sha256))
     if media is not None:
         return media, False
     media = Media(
@@ -178,10 +179,8 @@ def image_revalidated(image: DownloadedImage, *, run_id: int | None = None) -> S
 
     Returns None (and records nothing) when the URL has no stored media any more.
     """
-    source = (
-        ImageSource.objects.filter(url=image.url, media__isnull=False)
-        .select_related("media")
-        .first()
+    source = unique_row(
+        ImageSource.objects.filter(url=image.url, media__isnull=False).select_related("media")
     )
     if source is None or source.media is None:
         return None
@@ -228,11 +227,10 @@ def image_source_set(url: str, media: Media, *, etag: str = "", last_modified: s
     the old media, unless another URL they declare still maps to it.
     """
     with transaction.atomic():
-        previous = (
+        previous = unique_row(
             ImageSource.objects.select_for_update()
             .filter(url=url)
             .values_list("media_id", flat=True)
-            .first()
         )
         ImageSource.objects.bulk_create(
             [

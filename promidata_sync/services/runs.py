@@ -18,6 +18,7 @@ from promidata_sync.feed.limits import WARNINGS_KEPT
 from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.redaction import sanitize_message
 from promidata_sync.services.run_owners import owner_is_gone
+from promidata_sync.services.unique_rows import unique_row
 from promidata_sync.services.webhooks import webhooks_for_finished_run
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def items_plan(
     total_field = ITEM_COUNTERS[SyncItem.Kind(kind)][0]
     unique = list({key: (key, url, token) for key, url, token in items}.values())
     with transaction.atomic(savepoint=False):
-        SyncRun.objects.select_for_update().filter(pk=run_id).values_list("pk").first()
+        unique_row(SyncRun.objects.select_for_update().filter(pk=run_id).values_list("pk"))
         existing: set[str] = set()
         keys = [key for key, _, _ in unique]
         for start in range(0, len(keys), IN_BATCH):
@@ -213,7 +214,7 @@ def item_record(
     new_state = SyncItem.State.FAILED if error else SyncItem.State.DONE
     with transaction.atomic(savepoint=False):
         items = SyncItem.objects.select_for_update().filter(run_id=run_id, kind=kind)
-        item = items.filter(key=key).first()
+        item = unique_row(items.filter(key=key))
         if item is None:
             items_plan(run_id, kind=kind, items=[(key, url, "")])
             item = items.get(key=key)
@@ -282,9 +283,17 @@ def run_is_complete(run: SyncRun) -> bool:
 
 
 def run_finish_if_complete(run_id: int) -> SyncRun | None:
-    """Finish the run if its last piece of work just ended; return it if it was finished."""
-    run = SyncRun.objects.get(pk=run_id)
-    if run.finished_at or not run_is_complete(run):
+    """Finish the run if its last piece of work just ended; return it if it was finished.
+    (Asked after every queue job: one lean query when the run goes on.)"""
+    complete = SyncRun.objects.filter(
+        pk=run_id,
+        finished_at__isnull=True,
+        planned_at__isnull=False,
+        families_total__lte=F("families_done") + F("families_failed"),
+        images_total__lte=F("images_done") + F("images_failed"),
+    )
+    run = unique_row(complete)
+    if run is None:
         return None
     return run_finish(run)
 

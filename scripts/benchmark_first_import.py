@@ -312,14 +312,15 @@ def first_import(import_url: str) -> dict:
     from django.db import connection
 
     from promidata_sync.conf import SyncConfig
-    from promidata_sync.services import direct, families
+    from promidata_sync.services import families
     from promidata_sync.services.direct import sync_direct
+    from promidata_sync.services.steps import family as family_step
 
     config = SyncConfig.from_settings(import_url=import_url)
     clock, totals = PhaseClock(), defaultdict(float)
     with (
         connection.execute_wrapper(clock.count),
-        timed_calls(direct, "family_write", totals),
+        timed_calls(family_step, "family_write", totals),
         timed_calls(families, "family_parse", totals),
         Timer() as whole,
     ):

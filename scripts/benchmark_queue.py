@@ -8,7 +8,10 @@ Each mode imports the feed into its own fresh PostgreSQL database (``--database`
 server URL prefix) from one feed server process that adds ``--latency-ms`` to every request.
 Queue mode runs real ``promidata_workers`` processes against Redis (``--redis``, database 14
 by default, flushed). Printed per mode: wall time, families/s (until the last family was
-written) and images/s (until the last image was stored).
+written) and images/s (until the last image was stored); then queue beside direct, and the
+queue's image rate beside the C/L bound (the image stage's threads divided by the latency,
+the most any number of threads waiting on the feed could do). ``--modes queue`` runs one
+mode only; ``--json-out FILE`` also writes the figures as JSON.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default=DEFAULT_REDIS)
+    parser.add_argument("--modes", default="direct,queue", help="comma-separated")
+    parser.add_argument("--json-out", help="also write the figures to this file, as JSON")
     parser.add_argument("--mode", choices=["direct", "queue"], help=argparse.SUPPRESS)
     parser.add_argument("--import-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -56,7 +61,8 @@ def main() -> int:
         images=args.images,
         latency_ms=args.latency_ms,
     ) as import_url:
-        for mode in ("direct", "queue"):
+        results = {}
+        for mode in args.modes.split(","):
             child = subprocess.run(
                 [
                     sys.executable,
@@ -78,13 +84,37 @@ def main() -> int:
                 print(child.stdout, child.stderr, file=sys.stderr)
                 return child.returncode
             f = json.loads(child.stdout.strip().splitlines()[-1])
+            results[mode] = f
             print(
                 f"{mode:>6}: {f['wall']:.1f}s wall; {f['families']:,} families at "
                 f"{f['families_per_s']:.1f}/s; {f['images']:,} images at "
                 f"{f['images_per_s']:.1f}/s; runs {f['states']}",
                 flush=True,
             )
+    summary = _summary(results, args.latency_ms)
+    if args.json_out:
+        with open(args.json_out, "w") as out:
+            json.dump(summary, out)
     return 0
+
+
+def _summary(results: dict, latency_ms: float) -> dict:
+    """Queue beside direct (wall time), and the queue's image rate beside the C/L bound."""
+    summary: dict = {"latency_ms": latency_ms, **results}
+    if "direct" in results and "queue" in results:
+        summary["queue_vs_direct"] = results["direct"]["wall"] / results["queue"]["wall"]
+        print(f"  queue is {summary['queue_vs_direct']:.2f}x direct (wall time)")
+    if "queue" in results and latency_ms > 0:
+        threads = results["queue"]["image_threads"]
+        bound = threads / (latency_ms / 1000)
+        summary["bound_images_per_s"] = bound
+        steady = results["queue"]["images_steady_per_s"]
+        summary["queue_vs_bound"] = steady / bound
+        print(
+            f"  queue images {steady:.1f}/s once under way = {summary['queue_vs_bound']:.0%} of "
+            f"the C/L bound ({threads} image threads / {latency_ms:g} ms = {bound:.1f}/s)"
+        )
+    return summary
 
 
 def run_mode(args) -> dict:
@@ -145,7 +175,10 @@ def queue_mode() -> dict:
 
 
 def _figures(runs, start, wall: float) -> dict:
-    """Rates from the item timestamps: each kind from ``start`` until its last item ended."""
+    """Rates from the item timestamps: each kind from ``start`` until its last item ended;
+    for images also the steady rate, from the tenth image to the last (the image phase, once
+    the first families have given it work)."""
+    from django.conf import settings
     from django.db.models import Max
 
     from promidata_sync.models import SyncItem, SyncRun
@@ -158,7 +191,14 @@ def _figures(runs, start, wall: float) -> dict:
         count = items.count()
         seconds = (span["last"] - start).total_seconds() if span["last"] else wall
         rates[kind] = (count, count / seconds if seconds > 0 else 0.0)
+    done = SyncItem.objects.filter(run__in=runs, kind="image", state="done")
+    stamps = list(done.order_by("updated_at").values_list("updated_at", flat=True))
+    steady = 0.0
+    if len(stamps) > 20:
+        steady = (len(stamps) - 10) / (stamps[-1] - stamps[9]).total_seconds()
     return {
+        "images_steady_per_s": steady,
+        "image_threads": settings.PROMIDATA_CONCURRENCY_IMAGES,
         "wall": wall,
         "families": rates["family"][0],
         "families_per_s": rates["family"][1],

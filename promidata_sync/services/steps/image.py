@@ -16,6 +16,11 @@ This is where an image's failures are classified. One unit of work is a few URLs
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
 from promidata_sync.conf import SyncConfig
 from promidata_sync.fetching import Fetcher
 from promidata_sync.models import SyncItem
@@ -89,15 +94,15 @@ def sync_images(work: ImageWork, *, config: SyncConfig, fetcher: Fetcher) -> Out
         validators = image_validators(todo)
     except Exception as exc:
         return failure(f"images of sync #{work.run_id}", exc)
+
+    def fetch(url: str) -> DownloadedImage:
+        return fetch_image(
+            url, config=config, fetcher=fetcher, validators=validators.get(url, ("", ""))
+        )
+
     stored, retry = [], []
-    for url in todo:
-        try:
-            image = fetch_image(
-                url, config=config, fetcher=fetcher, validators=validators.get(url, ("", ""))
-            )
-            outcome = apply_image(work.run_id, url, image, config=config, fetcher=fetcher)
-        except Exception as exc:
-            outcome = apply_image(work.run_id, url, None, exc, config=config, fetcher=fetcher)
+    for url, image, error in _prefetched(fetch, todo):
+        outcome = apply_image(work.run_id, url, image, error, config=config, fetcher=fetcher)
         if outcome.status == "done":
             stored.append(outcome.result)
         elif outcome.permanent:
@@ -105,9 +110,10 @@ def sync_images(work: ImageWork, *, config: SyncConfig, fetcher: Fetcher) -> Out
         else:
             retry.append((url, outcome.error))
     if retry:
-        url, error = retry[0]
+        first_url, first_error = retry[0]
         return Outcome.failed(
-            f"{len(retry)} of {len(todo)} image(s) failed for now, e.g. {mask_url(url)}: {error}",
+            f"{len(retry)} of {len(todo)} image(s) failed for now, e.g. "
+            f"{mask_url(first_url)}: {first_error}",
             permanent=False,
         )
     return Outcome.done({"images": stored, "skipped_done": len(work.urls) - len(todo)})
@@ -125,3 +131,40 @@ def give_up_url(run_id: int, url: str, error: str, *, permanent: bool) -> None:
     runs.item_record(
         run_id, kind=SyncItem.Kind.IMAGE, key=url, url=url, error=error, permanent=permanent
     )
+
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _fetch_pool() -> ThreadPoolExecutor:
+    """This process's download threads for ``_prefetched`` (long-lived, so their sessions
+    keep connections to the feed alive from one job to the next)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="image-fetch")
+        return _pool
+
+
+def _prefetched(
+    fetch: Callable[[str], DownloadedImage], urls: list[str]
+) -> Iterator[tuple[str, DownloadedImage | None, BaseException | None]]:
+    """Yield ``(url, image, error)`` in order, with the next URL's download already under way
+    while the caller stores this one: a job keeps one request open all the time, so it takes
+    the feed's latency per image, not latency plus storing. At most one download in flight
+    per job."""
+    pending: deque[tuple[str, Future]] = deque()
+    source = iter(urls)
+
+    def start_next() -> None:
+        url = next(source, None)
+        if url is not None:
+            pending.append((url, _fetch_pool().submit(fetch, url)))
+
+    start_next()
+    while pending:
+        url, future = pending.popleft()
+        start_next()
+        error = future.exception()
+        yield url, (None if error else future.result()), error

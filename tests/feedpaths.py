@@ -17,3 +17,12 @@ def family_path(server, sku: str) -> str:
 
 def port(server) -> int:
     return urlsplit(server.url).port
+
+
+def index_line(feed, server, sku: str) -> tuple[str, str]:
+    """``(url, hash)`` of the family ``sku`` in the feed's Import.txt."""
+    for line in feed.import_txt(server.base_url).decode().splitlines()[1:]:
+        url, _, digest = line.partition("|")
+        if url.endswith(f"/{sku}.json"):
+            return url, digest
+    raise AssertionError(f"{sku} not in Import.txt")

@@ -323,15 +323,6 @@ def image_record_error(url: str, error: str) -> None:
     )
 
 
-def images_pending_for_run(run_id: int) -> list[str]:
-    """Image URLs the run planned and has not finished (missing ones and ones to revalidate)."""
-    return sorted(
-        SyncItem.objects.filter(
-            run_id=run_id, kind=SyncItem.Kind.IMAGE, state=SyncItem.State.PENDING
-        ).values_list("url", flat=True)
-    )
-
-
 def images_missing_for_supplier(supplier_id: int) -> list[str]:
     """Image URLs that active variants (or their print positions) of the supplier declare but
     that have no stored media.

@@ -273,15 +273,6 @@ def run_retryable(run: SyncRun) -> bool:
     return run.items.filter(state=SyncItem.State.FAILED).exists()
 
 
-def run_is_complete(run: SyncRun) -> bool:
-    """True when the run was fully planned and no family or image is pending any more."""
-    return bool(
-        run.planned_at
-        and run.families_done + run.families_failed >= run.families_total
-        and run.images_done + run.images_failed >= run.images_total
-    )
-
-
 def run_finish_if_complete(run_id: int) -> SyncRun | None:
     """Finish the run if its last piece of work just ended; return it if it was finished.
     (Asked after every queue job: one lean query when the run goes on.)"""

@@ -4,6 +4,8 @@ Fast: each test takes a second or two."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
@@ -17,7 +19,7 @@ from promidata_sync.queue.runner import should_retry
 from promidata_sync.services import runs
 from promidata_sync.services.direct import sync_direct
 from promidata_sync.services.work import FamilyWork, ImageWork
-from tests.feedpaths import family_path
+from tests.feedpaths import family_path, index_line
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,12 +60,8 @@ def planned_run(supplier: Supplier, *, families=(), images=()) -> SyncRun:
     return run
 
 
-def index_line(feed, feed_server, sku: str) -> tuple[str, str, str]:
-    for line in feed.import_txt(feed_server.base_url).decode().splitlines()[1:]:
-        url, _, digest = line.partition("|")
-        if url.endswith(f"/{sku}.json"):
-            return sku, url, digest
-    raise AssertionError(f"{sku} not in Import.txt")
+def family_line(feed, feed_server, sku: str) -> tuple[str, str, str]:
+    return (sku, *index_line(feed, feed_server, sku))
 
 
 def family_work(run: SyncRun, line: tuple[str, str, str]) -> FamilyWork:
@@ -84,7 +82,7 @@ def test_the_retry_rule_asks_one_question():
 def test_a_permanent_failure_fails_the_job_at_once_and_ends_the_run(
     feed, feed_server, sync_config, stub_worker
 ):
-    line = index_line(feed, feed_server, "A100-F00001")
+    line = family_line(feed, feed_server, "A100-F00001")
     feed_server.fail(family_path(feed_server, "A100-F00001"), 404)
     supplier = Supplier.objects.create(code="A100")
     run = planned_run(supplier, families=[line])
@@ -104,7 +102,7 @@ def test_a_permanent_failure_fails_the_job_at_once_and_ends_the_run(
 def test_a_transient_failure_is_retried_and_counted_once(
     feed, feed_server, sync_config, stub_worker
 ):
-    line = index_line(feed, feed_server, "A100-F00002")
+    line = family_line(feed, feed_server, "A100-F00002")
     feed_server.fail(family_path(feed_server, "A100-F00002"), 503, times=2)
     supplier = Supplier.objects.create(code="A100")
     run = planned_run(supplier, families=[line])
@@ -124,7 +122,7 @@ def test_a_transient_failure_is_retried_and_counted_once(
 def test_out_of_retries_the_work_fails_for_now_not_for_good(
     feed, feed_server, sync_config, stub_worker
 ):
-    line = index_line(feed, feed_server, "A100-F00003")
+    line = family_line(feed, feed_server, "A100-F00003")
     feed_server.fail(family_path(feed_server, "A100-F00003"), 503)
     supplier = Supplier.objects.create(code="A100")
     run = planned_run(supplier, families=[line])
@@ -148,8 +146,6 @@ def test_an_image_batch_counts_and_fails_each_url_on_its_own(
         :3
     ]
     SyncRun.objects.all().delete()
-    from urllib.parse import urlsplit
-
     feed_server.fail(urlsplit(urls[1]).path, 404)
     run = planned_run(Supplier.objects.get(code="A100"), images=urls)
 

@@ -15,17 +15,10 @@ from promidata_sync.services import runs
 from promidata_sync.services.direct import sync_direct
 from promidata_sync.services.steps import family, image
 from promidata_sync.services.work import FamilyWork, ImageWork
+from tests.feedpaths import index_line
 from tests.storage.test_s3_sync import image_requests, image_urls
 
 pytestmark = pytest.mark.django_db
-
-
-def index_line(feed, feed_server, sku: str) -> tuple[str, str]:
-    for line in feed.import_txt(feed_server.base_url).decode().splitlines()[1:]:
-        url, _, digest = line.partition("|")
-        if url.endswith(f"/{sku}.json"):
-            return url, digest
-    raise AssertionError(f"{sku} not in Import.txt")
 
 
 def test_changed_family_in_queue_mode_revalidates_its_images_with_304s(

@@ -41,7 +41,9 @@ class Stage:
       are mostly Python work needs several to use the machine);
     - ``step``: runs one unit of work; ``give_up`` records its failure for good;
     - ``exclusive``: the lease a job must hold while it runs (None: no lease);
-    - ``stores_media``: its workers need the media storage (checked at start-up).
+    - ``stores_media``: its workers need the media storage (checked at start-up);
+    - ``upgrade``: turns the kwargs of a message an earlier version enqueued into this
+      version's (messages wait in Redis across an upgrade).
     """
 
     queue_name: str
@@ -57,6 +59,7 @@ class Stage:
     processes_setting: str | None = None
     exclusive: Callable[..., str] | None = None
     stores_media: bool = False
+    upgrade: Callable[[dict], dict] | None = None
 
     @property
     def concurrency(self) -> int:
@@ -78,12 +81,16 @@ class Stage:
 
     def work_from(self, kwargs: dict) -> Work:
         """The work record of a message's kwargs (unknown keys ignored)."""
+        if self.upgrade is not None:
+            kwargs = self.upgrade(kwargs)
         names = {f.name for f in fields(self.work)}
         return self.work(**{k: v for k, v in kwargs.items() if k in names})
 
     def item_keys(self, kwargs: dict) -> list[str]:
         """The run items a message of this stage works on (the job-key rule: the key
         argument's value, or each value when it holds several)."""
+        if self.upgrade is not None:
+            kwargs = self.upgrade(kwargs)
         value = kwargs.get(self.key_argument, "")
         if isinstance(value, list | tuple):
             return [str(v) for v in value]
@@ -105,6 +112,13 @@ def _plan(work: SupplierWork) -> Outcome:
 def _family(work: FamilyWork) -> Outcome:
     config, fetcher = process_tools()
     return family.sync_family(work, config=config, fetcher=fetcher)
+
+
+def _one_url_to_urls(kwargs: dict) -> dict:
+    """Image messages of earlier versions named one ``url``."""
+    if "urls" not in kwargs and "url" in kwargs:
+        return {**kwargs, "urls": [kwargs["url"]]}
+    return kwargs
 
 
 def _image(work: ImageWork) -> Outcome:
@@ -148,6 +162,7 @@ IMAGE = Stage(
     item_kind=SyncItem.Kind.IMAGE,
     processes_setting="PROMIDATA_PROCESSES_IMAGES",
     stores_media=True,
+    upgrade=_one_url_to_urls,
 )
 WEBHOOK = Stage(
     queue_name="webhooks",

@@ -162,3 +162,20 @@ def test_an_image_batch_counts_and_fails_each_url_on_its_own(
     }
     run.refresh_from_db()
     assert (run.images_done, run.images_failed, run.state) == (2, 1, SyncRun.State.PARTIAL)
+
+
+def test_an_image_message_of_the_previous_version_still_runs(
+    feed, feed_server, sync_config, stub_worker
+):
+    """Messages wait in Redis across an upgrade: one with ``url`` (not ``urls``) is done."""
+    assert sync_direct(["A100"], config=sync_config).ok
+    url = SyncItem.objects.filter(kind=SyncItem.Kind.IMAGE).values_list("url", flat=True)[0]
+    SyncRun.objects.all().delete()
+    run = planned_run(Supplier.objects.get(code="A100"), images=[url])
+
+    dramatiq.get_broker().get_actor("upload_image").send(run_id=run.pk, url=url)
+    stub_worker()
+
+    assert Job.objects.get(actor_name="upload_image").state == Job.State.COMPLETED
+    run.refresh_from_db()
+    assert (run.images_done, run.state) == (1, SyncRun.State.COMPLETED)

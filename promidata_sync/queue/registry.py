@@ -17,6 +17,7 @@ from django.conf import settings
 from promidata_sync.models import SyncItem
 from promidata_sync.services.steps import family, image, process_tools, supplier, webhook
 from promidata_sync.services.work import (
+    IMAGE_BATCH,
     FamilyWork,
     ImageWork,
     Outcome,
@@ -60,6 +61,8 @@ class Stage:
     exclusive: Callable[..., str] | None = None
     stores_media: bool = False
     upgrade: Callable[[dict], dict] | None = None
+    # Items one job may carry: the time-limit setting is per item, a job gets this many.
+    batch_size: int = 1
 
     @property
     def concurrency(self) -> int:
@@ -77,7 +80,7 @@ class Stage:
 
     @property
     def time_limit_ms(self) -> int:
-        return int(getattr(settings, self.time_limit_setting))
+        return int(getattr(settings, self.time_limit_setting)) * self.batch_size
 
     def work_from(self, kwargs: dict) -> Work:
         """The work record of a message's kwargs (unknown keys ignored)."""
@@ -163,6 +166,7 @@ IMAGE = Stage(
     processes_setting="PROMIDATA_PROCESSES_IMAGES",
     stores_media=True,
     upgrade=_one_url_to_urls,
+    batch_size=IMAGE_BATCH,
 )
 WEBHOOK = Stage(
     queue_name="webhooks",

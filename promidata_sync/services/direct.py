@@ -34,12 +34,19 @@ from promidata_sync.services.feed_index import (
     index_fetch,
     suppliers_ensure,
 )
-from promidata_sync.services.media import image_validators
+from promidata_sync.services.media import image_validators, images_missing_for_supplier
 from promidata_sync.services.run_owners import run_claim
 from promidata_sync.services.steps import family as family_step
 from promidata_sync.services.steps import image as image_step
 from promidata_sync.services.steps import supplier as supplier_step
-from promidata_sync.services.work import FamilyWork, ImageWork, Outcome, SupplierWork, Work
+from promidata_sync.services.work import (
+    FamilyWork,
+    ImageWork,
+    Outcome,
+    SupplierWork,
+    Work,
+    image_batches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +224,8 @@ def sync_supplier_direct(
             SupplierWork(run.pk), config=config, fetcher=fetcher, index=index
         )
         driver.settle(SupplierWork(run.pk), planned)
+        if planned.status == "failed":  # it may have failed after planning: end it here
+            return runs.run_finish(run, failed_reason=planned.error)
         if planned.status == "done":
             driver.drive(planned.follow_ups)
     except Exception as exc:
@@ -243,7 +252,12 @@ def retry_items_direct(run: SyncRun, works: list[Work]) -> SyncRun:
     if any(isinstance(w, SupplierWork) for w in works):
         planned = supplier_step.plan_supplier(SupplierWork(run.pk), config=config, fetcher=fetcher)
         driver.settle(SupplierWork(run.pk), planned)
+        if planned.status == "failed":
+            return runs.run_finish(run, failed_reason=planned.error)
         follow_ups += planned.follow_ups
+    else:
+        # As a sync does: images earlier runs could not store come along.
+        follow_ups += image_batches(run.pk, images_missing_for_supplier(run.supplier_id))
     driver.drive(follow_ups)
     return runs.run_finish(run)
 

@@ -110,16 +110,33 @@ def run_open(run_id: int) -> bool:
     ).exists()
 
 
-def items_not_done(run_id: int, *, kind: str, keys) -> list[str]:
-    """Those of ``keys`` (in order) whose item of the run is not done (pending, failed or not
-    planned at all)."""
+def items_to_do(run_id: int, *, kind: str, keys) -> dict[str, str]:
+    """``{key: error noted so far}`` for those of ``keys`` (in order) whose item of the run is
+    still to do: pending, or not planned at all. Done and failed items are left out (a retry
+    from the run page sets failed ones pending first)."""
     keys = list(dict.fromkeys(keys))
-    done = set(
+    settled = set(
         SyncItem.objects.filter(
-            run_id=run_id, kind=kind, key__in=keys, state=SyncItem.State.DONE
+            run_id=run_id,
+            kind=kind,
+            key__in=keys,
+            state__in=[SyncItem.State.DONE, SyncItem.State.FAILED],
         ).values_list("key", flat=True)
     )
-    return [key for key in keys if key not in done]
+    noted = dict(
+        SyncItem.objects.filter(run_id=run_id, kind=kind, key__in=keys)
+        .exclude(error="")
+        .values_list("key", "error")
+    )
+    return {key: noted.get(key, "") for key in keys if key not in settled}
+
+
+def item_note_error(run_id: int, *, kind: str, key: str, error: str) -> None:
+    """Keep the latest error of a pending item that will be tried again (its state and
+    counters do not move): it is the error recorded if no retry succeeds."""
+    SyncItem.objects.filter(run_id=run_id, kind=kind, key=key, state=SyncItem.State.PENDING).update(
+        error=sanitize_message(error)
+    )
 
 
 def run_exists(run_id: int) -> bool:

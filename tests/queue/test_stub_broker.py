@@ -179,3 +179,33 @@ def test_an_image_message_of_the_previous_version_still_runs(
     assert Job.objects.get(actor_name="upload_image").state == Job.State.COMPLETED
     run.refresh_from_db()
     assert (run.images_done, run.state) == (1, SyncRun.State.COMPLETED)
+
+
+def test_out_of_retries_each_image_of_a_batch_keeps_its_own_error(
+    feed, feed_server, sync_config, stub_worker
+):
+    assert sync_direct(["A100"], config=sync_config).ok
+    urls = sorted(SyncItem.objects.filter(kind=SyncItem.Kind.IMAGE).values_list("url", flat=True))[
+        :3
+    ]
+    SyncRun.objects.all().delete()
+    feed_server.reset_counts()
+    feed_server.fail(urlsplit(urls[1]).path, 404)  # for good, at once
+    feed_server.fail(urlsplit(urls[2]).path, 503)  # for now, every time
+    run = planned_run(Supplier.objects.get(code="A100"), images=urls)
+
+    dispatch.enqueue([ImageWork(run_id=run.pk, urls=tuple(urls))])
+    stub_worker()
+
+    job = Job.objects.get(actor_name="upload_image")
+    assert (job.state, job.attempts_made) == (Job.State.FAILED, 3)
+    items = {i.key: i for i in SyncItem.objects.filter(run=run)}
+    assert items[urls[0]].state == SyncItem.State.DONE
+    assert (items[urls[1]].state, items[urls[1]].permanent) == (SyncItem.State.FAILED, True)
+    assert "404" in items[urls[1]].error
+    assert (items[urls[2]].state, items[urls[2]].permanent) == (SyncItem.State.FAILED, False)
+    assert "503" in items[urls[2]].error and "404" not in items[urls[2]].error
+    # The image that failed for good was asked for once, not again on every retry.
+    assert sum(1 for r in feed_server.requests if r.path == urlsplit(urls[1]).path) == 1
+    run.refresh_from_db()
+    assert (run.images_done, run.images_failed, run.state) == (1, 2, SyncRun.State.PARTIAL)

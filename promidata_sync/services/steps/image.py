@@ -86,11 +86,12 @@ def apply_image(
 
 
 def sync_images(work: ImageWork, *, config: SyncConfig, fetcher: Fetcher) -> Outcome:
-    """Both halves for each URL of an open run's work that is not done yet."""
+    """Both halves for each URL of an open run's work that is still to do (not done, not
+    failed for good already)."""
     try:
         if not runs.run_open(work.run_id):
             return Outcome.skipped("run finished or stopped")
-        todo = runs.items_not_done(work.run_id, kind=SyncItem.Kind.IMAGE, keys=work.urls)
+        todo = list(runs.items_to_do(work.run_id, kind=SyncItem.Kind.IMAGE, keys=work.urls))
         validators = image_validators(todo)
     except Exception as exc:
         return failure(f"images of sync #{work.run_id}", exc)
@@ -109,6 +110,10 @@ def sync_images(work: ImageWork, *, config: SyncConfig, fetcher: Fetcher) -> Out
             give_up_url(work.run_id, url, outcome.error, permanent=True)
         else:
             retry.append((url, outcome.error))
+            # Its own error, kept on its item: the one recorded if no retry succeeds.
+            runs.item_note_error(
+                work.run_id, kind=SyncItem.Kind.IMAGE, key=url, error=outcome.error
+            )
     if retry:
         first_url, first_error = retry[0]
         return Outcome.failed(
@@ -116,13 +121,15 @@ def sync_images(work: ImageWork, *, config: SyncConfig, fetcher: Fetcher) -> Out
             f"{mask_url(first_url)}: {first_error}",
             permanent=False,
         )
-    return Outcome.done({"images": stored, "skipped_done": len(work.urls) - len(todo)})
+    return Outcome.done({"images": stored, "skipped_settled": len(work.urls) - len(todo)})
 
 
 def give_up(work: ImageWork, error: str, *, permanent: bool) -> None:
-    """No retry will come: every URL of the work not done yet fails on its run."""
-    for url in runs.items_not_done(work.run_id, kind=SyncItem.Kind.IMAGE, keys=work.urls):
-        give_up_url(work.run_id, url, error, permanent=permanent)
+    """No retry will come: every URL of the work still to do fails on its run, with its own
+    last error when it had one (else the job's)."""
+    todo = runs.items_to_do(work.run_id, kind=SyncItem.Kind.IMAGE, keys=work.urls)
+    for url, noted in todo.items():
+        give_up_url(work.run_id, url, noted or error, permanent=permanent)
 
 
 def give_up_url(run_id: int, url: str, error: str, *, permanent: bool) -> None:

@@ -115,20 +115,16 @@ def items_to_do(run_id: int, *, kind: str, keys) -> dict[str, str]:
     still to do: pending, or not planned at all. Done and failed items are left out (a retry
     from the run page sets failed ones pending first)."""
     keys = list(dict.fromkeys(keys))
-    settled = set(
-        SyncItem.objects.filter(
-            run_id=run_id,
-            kind=kind,
-            key__in=keys,
-            state__in=[SyncItem.State.DONE, SyncItem.State.FAILED],
-        ).values_list("key", flat=True)
+    rows = SyncItem.objects.filter(run_id=run_id, kind=kind, key__in=keys).values_list(
+        "key", "state", "error"
     )
-    noted = dict(
-        SyncItem.objects.filter(run_id=run_id, kind=kind, key__in=keys)
-        .exclude(error="")
-        .values_list("key", "error")
-    )
-    return {key: noted.get(key, "") for key in keys if key not in settled}
+    known = {key: (state, error) for key, state, error in rows}
+    settled = (SyncItem.State.DONE, SyncItem.State.FAILED)
+    return {
+        key: known.get(key, ("", ""))[1]
+        for key in keys
+        if known.get(key, ("", ""))[0] not in settled
+    }
 
 
 def item_note_error(run_id: int, *, kind: str, key: str, error: str) -> None:

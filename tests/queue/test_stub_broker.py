@@ -71,6 +71,17 @@ def family_work(run: SyncRun, line: tuple[str, str, str]) -> FamilyWork:
     )
 
 
+def queue_one_family(feed, feed_server, drain, sku: str, status: int, times=None):
+    """Queue one family of a planned run whose file answers ``status`` (``times`` times, or
+    always), run the worker until the queues are empty; return the run and the family's job."""
+    line = family_line(feed, feed_server, sku)
+    feed_server.fail(family_path(feed_server, sku), status, times=times)
+    run = planned_run(Supplier.objects.create(code="A100"), families=[line])
+    dispatch.enqueue([family_work(run, line)])
+    drain()
+    return run, Job.objects.get(actor_name="sync_product_family")
+
+
 def test_the_retry_rule_asks_one_question():
     assert should_retry(0, StepFailed("timeout", permanent=False))
     assert not should_retry(0, StepFailed("broken JSON", permanent=True))
@@ -82,15 +93,7 @@ def test_the_retry_rule_asks_one_question():
 def test_a_permanent_failure_fails_the_job_at_once_and_ends_the_run(
     feed, feed_server, sync_config, stub_worker
 ):
-    line = family_line(feed, feed_server, "A100-F00001")
-    feed_server.fail(family_path(feed_server, "A100-F00001"), 404)
-    supplier = Supplier.objects.create(code="A100")
-    run = planned_run(supplier, families=[line])
-
-    dispatch.enqueue([family_work(run, line)])
-    stub_worker()
-
-    job = Job.objects.get(actor_name="sync_product_family")
+    run, job = queue_one_family(feed, feed_server, stub_worker, "A100-F00001", 404)
     assert (job.state, job.attempts_made) == (Job.State.FAILED, 1)
     assert "404" in job.error and "StepFailed" in job.traceback
     item = SyncItem.objects.get(run=run, kind=SyncItem.Kind.FAMILY)
@@ -102,15 +105,7 @@ def test_a_permanent_failure_fails_the_job_at_once_and_ends_the_run(
 def test_a_transient_failure_is_retried_and_counted_once(
     feed, feed_server, sync_config, stub_worker
 ):
-    line = family_line(feed, feed_server, "A100-F00002")
-    feed_server.fail(family_path(feed_server, "A100-F00002"), 503, times=2)
-    supplier = Supplier.objects.create(code="A100")
-    run = planned_run(supplier, families=[line])
-
-    dispatch.enqueue([family_work(run, line)])
-    stub_worker()
-
-    job = Job.objects.get(actor_name="sync_product_family")
+    run, job = queue_one_family(feed, feed_server, stub_worker, "A100-F00002", 503, times=2)
     assert (job.state, job.attempts_made) == (Job.State.COMPLETED, 3)
     run.refresh_from_db()
     # Its images were follow-ups of the family; they ran too, and the run is over.
@@ -122,15 +117,7 @@ def test_a_transient_failure_is_retried_and_counted_once(
 def test_out_of_retries_the_work_fails_for_now_not_for_good(
     feed, feed_server, sync_config, stub_worker
 ):
-    line = family_line(feed, feed_server, "A100-F00003")
-    feed_server.fail(family_path(feed_server, "A100-F00003"), 503)
-    supplier = Supplier.objects.create(code="A100")
-    run = planned_run(supplier, families=[line])
-
-    dispatch.enqueue([family_work(run, line)])
-    stub_worker()
-
-    job = Job.objects.get(actor_name="sync_product_family")
+    run, job = queue_one_family(feed, feed_server, stub_worker, "A100-F00003", 503)
     assert (job.state, job.attempts_made) == (Job.State.FAILED, 3)  # 1 + 2 retries
     item = SyncItem.objects.get(run=run, kind=SyncItem.Kind.FAMILY)
     assert (item.state, item.permanent) == (SyncItem.State.FAILED, False)

@@ -60,6 +60,9 @@ OPEN_JOB_STATES = (Job.State.WAITING, Job.State.ACTIVE, Job.State.DELAYED)
 # enough for a message between its fetch and its first record to be left alone.
 STALE_ACTIVE_SECONDS = 10.0
 REQUEUED = "its worker died; the message is back on its queue"
+# The reconciler's own lease, renewed while a pass runs: a supervisor killed mid-pass (a
+# machine crash) blocks the next supervisor's reconciler only this long.
+RECONCILE_LEASE_SECONDS = 10.0
 
 
 @dataclass
@@ -95,7 +98,7 @@ def reconcile(*, stalled_after_seconds: float | None = None) -> ReconcileReport:
         else stalled_after_seconds
     )
     report = ReconcileReport()
-    with broker_lease("reconcile", ttl_seconds=60) as held:
+    with broker_lease("reconcile", ttl_seconds=RECONCILE_LEASE_SECONDS) as held:
         if not held:
             report.skipped = "another reconciler is running"
             return report

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 
@@ -61,12 +62,28 @@ class JobRecords(Middleware):
 
         self._safely(jobs.job_failed, message, error="skipped (too old or cancelled)", trace="")
 
-    @staticmethod
-    def _safely(fn, *args, **kwargs):
-        try:
-            fn(*args, **kwargs)
-        except Exception:
-            log.exception("job record update failed (%s)", getattr(fn, "__name__", fn))
+    # A record write that meets a broken connection (PostgreSQL restarting) is tried again
+    # on a new one for about this long, so a job finished during a restart is not left
+    # saying "active" until the reconciler calls it stale.
+    RECORD_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 3.0, 4.0)
+
+    @classmethod
+    def _safely(cls, fn, *args, **kwargs):
+        from django.db import InterfaceError, OperationalError, connection
+
+        for delay in (*cls.RECORD_RETRY_DELAYS, None):
+            try:
+                fn(*args, **kwargs)
+                return
+            except (OperationalError, InterfaceError):
+                if delay is None or connection.in_atomic_block:
+                    log.exception("job record update failed (%s)", getattr(fn, "__name__", fn))
+                    return
+                connection.close()  # the next attempt opens a new connection
+                time.sleep(delay)
+            except Exception:
+                log.exception("job record update failed (%s)", getattr(fn, "__name__", fn))
+                return
 
 
 def _describe(exception: BaseException) -> str:

@@ -267,7 +267,7 @@ def _reopen(run: SyncRun, *, mode: str) -> SyncRun:
                 )
     except IntegrityError:
         active = SyncRun.objects.filter(
-            supplier_id=run.supplier_id, state__in=SyncRun.ACTIVE_STATES
+            supplier_id=run.supplier_id, kind=run.kind, state__in=SyncRun.ACTIVE_STATES
         ).first()
         raise runs.RunAlreadyActive(active) from None
     return run

@@ -62,7 +62,7 @@ class LastSyncFilter(admin.SimpleListFilter):
         value = self.value()
         if value == "syncing":
             active = SyncRun.objects.filter(
-                supplier=OuterRef("pk"), state__in=SyncRun.ACTIVE_STATES
+                supplier=OuterRef("pk"), kind=SyncRun.Kind.CATALOG, state__in=SyncRun.ACTIVE_STATES
             )
             return queryset.filter(Exists(active))
         if value == "never":
@@ -110,7 +110,7 @@ class SupplierAdmin(OperateSyncAdminMixin, PageAnnotatedAdmin):
         products = counts_by(Product.objects, "supplier", ids)
         active = counts_by(Product.objects.filter(is_active=True), "supplier", ids)
         variants = counts_by(Variant.objects, "product__supplier", ids)
-        runs = SyncRun.objects.filter(supplier__in=ids).order_by()
+        runs = SyncRun.objects.filter(supplier__in=ids, kind=SyncRun.Kind.CATALOG).order_by()
         running = dict(runs.filter(state__in=SyncRun.ACTIVE_STATES).values_list("supplier", "pk"))
         latest = dict(runs.values_list("supplier").annotate(last=Max("pk")))
         for supplier in suppliers:

@@ -21,6 +21,8 @@ from catalog.models.products import (
     VariantMedia,
     media_upload_to,
 )
+from catalog.models.rules import ProtectedField, RuleChange, SupplierExclusion
+from catalog.models.stock import StockLevel
 
 __all__ = [
     "CatalogChange",
@@ -35,7 +37,11 @@ __all__ = [
     "PrintPosition",
     "PrintPositionImage",
     "Product",
+    "ProtectedField",
+    "RuleChange",
+    "StockLevel",
     "Supplier",
+    "SupplierExclusion",
     "Variant",
     "VariantMedia",
     "media_upload_to",

@@ -104,6 +104,9 @@ class Product(models.Model):
     # miss: reading the same publication again counts nothing.
     absent_count = models.PositiveSmallIntegerField(default=0)
     absent_index = models.CharField(max_length=64, blank=True)
+    # The sum of the variants' StockLevel quantities, written by the stock stage.
+    stock_total = models.IntegerField(null=True, blank=True)
+    stock_read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

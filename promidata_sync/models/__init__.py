@@ -2,10 +2,16 @@
 (``api_keys``) and whom it tells about runs and changes (``webhooks``)."""
 
 from promidata_sync.models.api_keys import ApiKey
+from promidata_sync.models.notifications import (
+    NOTIFICATION_EVENTS,
+    Notification,
+    NotificationRule,
+)
 from promidata_sync.models.records import (
     FamilyFile,
     ImageSource,
     Job,
+    Lease,
     SyncItem,
     SyncRun,
     VariantImage,
@@ -14,10 +20,14 @@ from promidata_sync.models.records import (
 from promidata_sync.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "NOTIFICATION_EVENTS",
     "ApiKey",
     "FamilyFile",
     "ImageSource",
     "Job",
+    "Lease",
+    "Notification",
+    "NotificationRule",
     "SyncItem",
     "SyncRun",
     "VariantImage",

@@ -26,6 +26,11 @@ class SyncRun(models.Model):
         CRON = "cron", "Cron"
         API = "api", "API"
         REPARSE = "reparse", "Re-parse of the stored files"
+        MANUAL = "manual", "Manual re-import of chosen families"
+
+    class Kind(models.TextChoices):
+        CATALOG = "catalog", "Catalog"
+        STOCK = "stock", "Stock"
 
     class Mode(models.TextChoices):
         DIRECT = "direct", "Direct"
@@ -37,6 +42,14 @@ class SyncRun(models.Model):
         "catalog.Supplier", on_delete=models.CASCADE, related_name="sync_runs"
     )
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.COMMAND)
+    # A catalog run syncs families and images; a stock run reads stock levels (its items are
+    # families, counted in the families_* counters). The two kinds run side by side.
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CATALOG)
+    skus = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The family SKUs a manual re-import is limited to (empty: the whole supplier).",
+    )
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.DIRECT)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     force = models.BooleanField(default=False, help_text="Allow mass deactivation.")
@@ -98,9 +111,9 @@ class SyncRun(models.Model):
         constraints = [
             # One active run per supplier, enforced by the database whatever the caller does.
             models.UniqueConstraint(
-                fields=["supplier"],
+                fields=["supplier", "kind"],
                 condition=Q(state__in=["queued", "running"]),
-                name="sync_run_one_active_per_supplier",
+                name="sync_run_one_active_per_supplier_kind",
             ),
         ]
         permissions = [("operate_sync", "Can start, stop and retry syncs")]
@@ -136,6 +149,7 @@ class SyncItem(models.Model):
         INDEX = "index", "Import.txt"
         FAMILY = "family", "Family"
         IMAGE = "image", "Image"
+        STOCK = "stock", "Stock of a family"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -253,6 +267,9 @@ class Job(models.Model):
     # The broker's own id of the message's current copy (Redis keeps each enqueued copy under
     # its own id): the reconciler asks the broker whether it still holds it.
     broker_ref = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(
+        max_length=128, blank=True, help_text="The worker (host:pid) of its latest attempt."
+    )
     enqueued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -330,3 +347,15 @@ class FamilyFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family_sku} {self.hash[:12]}"
+
+
+class Lease(models.Model):
+    """A named lock that lapses at ``expires_at`` unless its holder renews it: where leases
+    live when the broker has no store of its own for them (RabbitMQ; ``queue.leases``)."""
+
+    name = models.CharField(max_length=255, primary_key=True)
+    token = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} until {self.expires_at:%H:%M:%S}"

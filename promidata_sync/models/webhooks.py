@@ -14,6 +14,12 @@ class WebhookEndpoint(models.Model):
     class Event(models.TextChoices):
         RUN_FINISHED = "run.finished", "A sync run finished"
         PRODUCTS_CHANGED = "products.changed", "A sync run changed products"
+        # The notification events (services.notifications), sent to subscribed endpoints.
+        FEED_UNREADABLE = "feed.unreadable", "The feed could not be read"
+        DEACTIVATION_REFUSED = "deactivation.refused", "A mass deactivation was refused"
+        RUN_FAILED = "run.failed", "A run failed or ended with failures"
+        RUN_RECONCILED = "run.reconciled", "A stuck run was reconciled"
+        DAILY_SUMMARY = "daily.summary", "The daily summary"
 
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=2000, help_text="https://… (http only for allowed networks)")

@@ -58,8 +58,18 @@ class RunAlreadyActive(Exception):
         self.run = run
 
 
-def run_create(*, supplier: Supplier, trigger: str, mode: str, force: bool = False) -> SyncRun:
-    """Create a queued run for ``supplier``, or raise ``RunAlreadyActive`` with the live one.
+def run_create(
+    *,
+    supplier: Supplier,
+    trigger: str,
+    mode: str,
+    force: bool = False,
+    kind: str = SyncRun.Kind.CATALOG,
+    skus: list[str] | None = None,
+) -> SyncRun:
+    """Create a queued run of ``kind`` for ``supplier``, or raise ``RunAlreadyActive`` with
+    the live one of that kind (a catalog and a stock run may run side by side). ``skus``
+    limits a manual re-import to those families.
 
     The database's partial unique constraint settles races between processes: of two
     concurrent calls, exactly one creates the run. An active run whose owning process is gone
@@ -74,12 +84,14 @@ def run_create(*, supplier: Supplier, trigger: str, mode: str, force: bool = Fal
                     trigger=trigger,
                     mode=mode,
                     force=force,
+                    kind=kind,
+                    skus=list(skus or []),
                     state=SyncRun.State.QUEUED,
                 )
         except IntegrityError as exc:
             error = exc
             active = SyncRun.objects.filter(
-                supplier=supplier, state__in=SyncRun.ACTIVE_STATES
+                supplier=supplier, kind=kind, state__in=SyncRun.ACTIVE_STATES
             ).first()
             # Try again when it finished in between, or its process died and is finished
             # now; with no active run at all it was another constraint (the supplier went

@@ -26,7 +26,7 @@ from promidata_sync.queue.broker import (
     is_persistent,
 )
 from promidata_sync.queue.registry import QUEUE_NAMES, SUPPLIER
-from promidata_sync.services import runs
+from promidata_sync.services import reimport, runs
 from promidata_sync.services.direct import retry_items_direct, sync_direct, sync_supplier_direct
 from promidata_sync.services.feed_index import index_fetch, suppliers_ensure
 from promidata_sync.services.jobs import get_job_status
@@ -37,6 +37,7 @@ __all__ = [
     "UnknownSupplier",
     "get_job_status",
     "get_queue_stats",
+    "reimport_families",
     "retry_failed",
     "run_status",
     "start_sync",
@@ -122,10 +123,17 @@ def _discover_suppliers() -> None:
     suppliers_ensure(index.supplier_codes())
 
 
-def _enqueue_supplier(supplier: Supplier, *, trigger: str, force: bool, refetch_all: bool):
+def _enqueue_supplier(
+    supplier: Supplier,
+    *,
+    trigger: str,
+    force: bool,
+    refetch_all: bool,
+    skus: list[str] | None = None,
+):
     try:
         run = runs.run_create(
-            supplier=supplier, trigger=trigger, mode=SyncRun.Mode.QUEUE, force=force
+            supplier=supplier, trigger=trigger, mode=SyncRun.Mode.QUEUE, force=force, skus=skus
         )
     except runs.RunAlreadyActive as exc:
         job = exc.run.jobs.filter(actor_name=SUPPLIER.actor_name).order_by("-id").first()
@@ -147,6 +155,60 @@ def _enqueue_supplier(supplier: Supplier, *, trigger: str, force: bool, refetch_
         "status": "queued",
         "run_id": run.pk,
         "supplier": supplier.code,
+    }
+
+
+def reimport_families(
+    skus: list[str],
+    use_queue: bool = True,
+    *,
+    trigger: str = SyncRun.Trigger.MANUAL,
+    progress=None,
+) -> dict:
+    """Re-import the families ``skus`` name (family or variant SKUs) now, whatever their
+    stored hashes: one run per supplier of its own, limited to those families
+    (``SyncRun.skus``), running the same steps as a sync, in either mode.
+
+    Returns ``start_sync``'s shape plus ``families`` (``{supplier code: [family sku]}``),
+    and in direct mode the ``SyncReport`` under ``report``. A supplier whose sync is already
+    running keeps it (its job says ``already_running``: nothing extra is re-imported). Raises
+    ``reimport.UnknownSku`` (with suggestions) before anything starts, ``TooManySkus``,
+    ``BrokerUnavailable`` and ``FeedUnreadable``.
+    """
+    if use_queue:
+        broker_check()
+    config = SyncConfig.from_settings()
+    chosen = reimport.families_for_skus(
+        skus, read_index=lambda: index_fetch(config=config, fetcher=Fetcher(config))
+    )
+    by_code = {supplier.code: skus for supplier, skus in chosen.by_supplier.items()}
+    if not use_queue:
+        report = sync_direct(list(by_code), trigger=trigger, skus=by_code, progress=progress)
+        return {
+            "success": report.ok,
+            "mode": SyncRun.Mode.DIRECT,
+            "runs": [r.pk for r in report.runs],
+            "jobs": [],
+            "families": by_code,
+            "message": report.index_error or "; ".join(report.errors),
+            "report": report,
+        }
+    ensure_in_process_worker()
+    jobs = [
+        _enqueue_supplier(
+            supplier, trigger=trigger, force=False, refetch_all=False, skus=family_skus
+        )
+        for supplier, family_skus in chosen.by_supplier.items()
+    ]
+    queued = sum(j["status"] == "queued" for j in jobs)
+    return {
+        "success": True,
+        "mode": SyncRun.Mode.QUEUE,
+        "runs": [j["run_id"] for j in jobs],
+        "jobs": jobs,
+        "families": by_code,
+        "message": f"re-import of {chosen.count} famil{'y' if chosen.count == 1 else 'ies'} "
+        f"queued in {queued} run(s)",
     }
 
 

@@ -12,7 +12,9 @@ from catalog.admin.common import BR, ReadOnlyAdmin, counts_by, muted, thumbnail
 from catalog.admin.printing import PRINT_DETAILS, print_table, region_table
 from catalog.admin.quote_calculator import QuoteCalculatorMixin
 from catalog.models import Category, PriceTier, Product, Variant, VariantMedia
+from promidata_sync.admin.actions import reimport_products
 from promidata_sync.admin.family_files import download_url
+from promidata_sync.admin.permissions import OperateSyncAdminMixin
 from promidata_sync.models import FamilyFile
 from promidata_sync.redaction import mask_url
 
@@ -120,7 +122,8 @@ class VariantInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ReadOnlyAdmin):
+class ProductAdmin(OperateSyncAdminMixin, ReadOnlyAdmin):
+    actions = [reimport_products]
     list_display = (
         "image",
         "sku",

@@ -16,8 +16,10 @@ from django.utils.http import urlencode
 
 from promidata_sync.admin.permissions import require_operate
 from promidata_sync.models import SyncRun
-from promidata_sync.operations import retry_failed, start_sync, stop_sync
+from promidata_sync.operations import reimport_families, retry_failed, start_sync, stop_sync
 from promidata_sync.queue.broker import BrokerUnavailable, broker_check
+from promidata_sync.services.feed_index import FeedUnreadable
+from promidata_sync.services.reimport import MAX_SKUS, TooManySkus, UnknownSku
 from promidata_sync.services.runs import RunAlreadyActive, run_retryable
 
 
@@ -72,6 +74,46 @@ def sync_suppliers(modeladmin, request, queryset):
             ),
             messages.WARNING,
         )
+
+
+@admin.action(permissions=["operate_sync"], description="Re-import from feed")
+def reimport_products(modeladmin, request, queryset):
+    """Re-import the selected products' families now, whatever their hashes, in a run per
+    supplier of their own (``reimport_families``, trigger "manual")."""
+    require_operate(request)
+    skus = list(queryset.order_by("sku").values_list("sku", flat=True)[: MAX_SKUS + 1])
+    try:
+        result = reimport_families(skus, use_queue=True)
+    except (BrokerUnavailable, FeedUnreadable, UnknownSku, TooManySkus) as exc:
+        modeladmin.message_user(request, f"Could not re-import: {exc}", messages.ERROR)
+        return None
+    queued = [j for j in result["jobs"] if j["status"] == "queued"]
+    running = [j for j in result["jobs"] if j["status"] != "queued"]
+    for product in queryset:
+        modeladmin.log_change(request, product, "Re-import from feed requested")
+    if queued:
+        modeladmin.message_user(
+            request,
+            format_html(
+                "Re-import of {} famil{} queued: {}; {}.",
+                len(skus),
+                "y" if len(skus) == 1 else "ies",
+                _run_list(queued),
+                runs_link([j["run_id"] for j in queued]),
+            ),
+            messages.SUCCESS,
+        )
+    if running:
+        modeladmin.message_user(
+            request,
+            format_html(
+                "Not re-imported: a sync of the supplier is running ({}); {}.",
+                _run_list(running),
+                runs_link([j["run_id"] for j in running], "see the running sync"),
+            ),
+            messages.WARNING,
+        )
+    return None
 
 
 @admin.action(permissions=["operate_sync"], description="Stop sync")

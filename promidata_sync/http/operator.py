@@ -2,6 +2,7 @@
 ``promidata_sync.operate_sync`` permission):
 
     POST api/sync                    {"supplier": "A23"} or {} for all active suppliers
+    POST api/reimport                {"skus": ["A23-100", ...]}: re-import those families now
     GET  api/runs/<id>               run_status(run)
     GET  api/jobs/<queue>/<job_id>   get_job_status(queue, job_id)
     GET  api/queues[/<name>]         get_queue_stats([name])
@@ -28,6 +29,7 @@ from promidata_sync.http.routing import route
 from promidata_sync.models import SyncRun
 from promidata_sync.queue.broker import BrokerUnavailable, broker_check
 from promidata_sync.queue.registry import QUEUE_NAMES
+from promidata_sync.services import reimport as reimport_service
 from promidata_sync.services.feed_index import FeedUnreadable
 
 router = Router(auth=operator_auth, tags=["operator"])
@@ -87,6 +89,61 @@ def sync_start(request):
             force=force,
         )
     except service.UnknownSupplier as exc:
+        raise ApiError(404, str(exc)) from None
+    except BrokerUnavailable as exc:
+        raise ApiError(503, str(exc)) from None
+    except FeedUnreadable as exc:
+        raise ApiError(502, f"feed unreadable: {exc}") from None
+    return JsonResponse(result, status=202)
+
+
+REIMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": schemas.ReimportRequest.model_json_schema(),
+                "example": {"skus": ["A23-100"]},
+            }
+        },
+    }
+}
+
+
+@route(
+    router,
+    "POST",
+    "/reimport",
+    response={
+        202: schemas.Anything,
+        **ERRORS,
+        404: schemas.Error,
+        502: schemas.Error,
+        503: schemas.Error,
+    },
+    openapi_extra=REIMPORT_BODY,
+    summary="Re-import families now",
+)
+def reimport(request):
+    """Re-import the families of ``{"skus": [...]}`` (family or variant SKUs) now, whatever
+    their stored hashes: 202 with the runs (one per supplier, trigger manual); 404 naming
+    each unknown SKU, with suggestions, and nothing started."""
+    body = _json_object(request)
+    unknown = sorted(set(body) - {"skus"})
+    if unknown:
+        raise ApiError(400, f"unknown field(s) {', '.join(unknown)}; allowed: skus")
+    skus = body.get("skus")
+    if (
+        not isinstance(skus, list)
+        or not skus
+        or not all(isinstance(s, str) and s.strip() for s in skus)
+    ):
+        raise ApiError(400, 'skus must be a non-empty list of SKUs, e.g. {"skus": ["A23-100"]}')
+    try:
+        result = service.reimport_families(skus, use_queue=True)
+    except reimport_service.TooManySkus as exc:
+        raise ApiError(400, str(exc)) from None
+    except reimport_service.UnknownSku as exc:
         raise ApiError(404, str(exc)) from None
     except BrokerUnavailable as exc:
         raise ApiError(503, str(exc)) from None

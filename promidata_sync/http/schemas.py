@@ -257,6 +257,14 @@ class SyncRequest(BaseModel):
     force: bool = Field(False, description="Re-import families whose hash did not change.")
 
 
+class ReimportRequest(BaseModel):
+    skus: list[str] = Field(
+        ...,
+        description="Family or variant SKUs (at most 500); their families are re-imported now, "
+        "whatever their stored hashes, in a run per supplier with trigger manual.",
+    )
+
+
 class Anything(BaseModel):
     """An object whose keys are described by the endpoint."""
 

@@ -102,8 +102,11 @@ def sync_direct(
     trigger: str = SyncRun.Trigger.COMMAND,
     config: SyncConfig | None = None,
     progress: Progress | None = None,
+    skus: dict[str, list[str]] | None = None,
 ) -> SyncReport:
     """Sync the given supplier codes (default: every active supplier) in this process.
+    ``skus`` (``{code: [family sku, ...]}``) makes each of those runs a re-import of just
+    those families, whatever their hashes (``planning``).
 
     Reads Import.txt and CAT.csv once for all suppliers. Never raises (but for
     ``KeyboardInterrupt``): an unreadable feed, or anything that breaks before the first
@@ -126,7 +129,7 @@ def sync_direct(
         if not isinstance(exc, FeedUnreadable):
             log.exception("direct sync could not start")
         report.index_error = describe(exc)
-        _fail_requested_runs(report, codes, trigger, force)
+        _fail_requested_runs(report, codes, trigger, force, skus or {})
         report.seconds = time.monotonic() - started
         return report
     for supplier, error in selected:
@@ -143,6 +146,7 @@ def sync_direct(
                 refetch_all=refetch_all,
                 trigger=trigger,
                 progress=progress,
+                skus=(skus or {}).get(supplier.code),
             )
         except runs.RunAlreadyActive as exc:
             report.errors.append(f"{supplier.code}: skipped, sync #{exc.run.pk} is still active")
@@ -156,11 +160,13 @@ def sync_direct(
     return report
 
 
-def _fail_requested_runs(report: SyncReport, codes, trigger: str, force: bool) -> None:
+def _fail_requested_runs(report: SyncReport, codes, trigger: str, force: bool, skus) -> None:
     """Record a failed run for each requested supplier, as far as the database allows."""
     try:
         for supplier in Supplier.objects.filter(code__in=codes or []):
-            report.runs.append(_failed_run(supplier, trigger, force, report.index_error))
+            report.runs.append(
+                _failed_run(supplier, trigger, force, report.index_error, skus.get(supplier.code))
+            )
     except Exception:
         log.exception("could not record the failed runs")
 
@@ -178,10 +184,10 @@ def _select_suppliers(index: ImportIndex, codes: list[str] | None):
     yield from ((s, "") for s in Supplier.objects.filter(is_active=True).order_by("code"))
 
 
-def _failed_run(supplier: Supplier, trigger: str, force: bool, reason: str) -> SyncRun:
+def _failed_run(supplier: Supplier, trigger: str, force: bool, reason: str, skus) -> SyncRun:
     try:
         run = runs.run_create(
-            supplier=supplier, trigger=trigger, mode=SyncRun.Mode.DIRECT, force=force
+            supplier=supplier, trigger=trigger, mode=SyncRun.Mode.DIRECT, force=force, skus=skus
         )
     except runs.RunAlreadyActive as exc:
         return exc.run
@@ -200,8 +206,10 @@ def sync_supplier_direct(
     refetch_all: bool = False,
     trigger: str = SyncRun.Trigger.COMMAND,
     progress: Progress | None = None,
+    skus: list[str] | None = None,
 ) -> SyncRun:
-    """Sync one supplier in this process and return its finished ``SyncRun``.
+    """Sync one supplier in this process and return its finished ``SyncRun`` (only the
+    families ``skus`` names, whatever their hashes, when given).
 
     Reads Import.txt itself unless ``index`` is given. Raises ``RunAlreadyActive`` when the
     supplier already has a queued or running sync (and ``run`` is not given). Anything else
@@ -212,7 +220,7 @@ def sync_supplier_direct(
     fetcher = fetcher or Fetcher(config)
     if run is None:
         run = runs.run_create(
-            supplier=supplier, trigger=trigger, mode=SyncRun.Mode.DIRECT, force=force
+            supplier=supplier, trigger=trigger, mode=SyncRun.Mode.DIRECT, force=force, skus=skus
         )
     if refetch_all and not run.refetch_all:
         runs.run_set(run.pk, refetch_all=True)
@@ -255,8 +263,8 @@ def retry_items_direct(run: SyncRun, works: list[Work]) -> SyncRun:
         if planned.status == "failed":
             return runs.run_finish(run, failed_reason=planned.error)
         follow_ups += planned.follow_ups
-    else:
-        # As a sync does: images earlier runs could not store come along.
+    elif not run.skus:
+        # As a full sync does: images earlier runs could not store come along.
         follow_ups += image_batches(run.pk, images_missing_for_supplier(run.supplier_id))
     driver.drive(follow_ups)
     return runs.run_finish(run)

@@ -210,6 +210,8 @@ def run_plan(
     pending items are not added twice.
     """
     entries = index.by_supplier().get(supplier.code, [])
+    if run.skus:
+        return _run_plan_chosen(run, entries)
     mine = [m for m in index.malformed if m.supplier_code == supplier.code]
     plan = supplier_plan(
         supplier,
@@ -241,6 +243,47 @@ def run_plan(
         # Last: the change feed's counter stays locked from here to the commit.
         changes_record(reactivated, CatalogChange.Kind.REACTIVATED, run_id=run.pk)
         changes_record(deactivated, CatalogChange.Kind.DEACTIVATED, run_id=run.pk)
+    run.planned_at = now
+    return plan
+
+
+NOT_LISTED = (
+    "{sku} is not in Import.txt: the feed no longer lists this family, so it cannot be re-imported"
+)
+
+
+def _run_plan_chosen(run: SyncRun, entries: list[ImportEntry]) -> SupplierPlan:
+    """Plan a manual re-import (``run.skus``): each chosen family the index lists is fetched
+    whatever its stored hash says; a chosen family it does not list fails at once, saying
+    so. Nothing else is looked at: a partial run counts no absence, deactivates nothing and
+    marks nothing seen, so it never disturbs what the full syncs decide. Idempotent, like
+    ``run_plan``."""
+    chosen = list(dict.fromkeys(run.skus))
+    listed = {e.family_sku: e for e in entries}
+    plan = SupplierPlan(entries=len(chosen))
+    plan.to_fetch = [listed[sku] for sku in chosen if sku in listed]
+    plan.listed = [e.family_sku for e in plan.to_fetch]
+    missing = [sku for sku in chosen if sku not in listed]
+    with transaction.atomic():
+        planned_at = (
+            SyncRun.objects.select_for_update()
+            .filter(pk=run.pk)
+            .values_list("planned_at", flat=True)
+            .get()
+        )
+        if planned_at is None:
+            runs.run_set(run.pk, entries=len(plan.to_fetch))
+            for sku in missing:
+                runs.item_record(
+                    run.pk, kind=SyncItem.Kind.FAMILY, key=sku, error=NOT_LISTED.format(sku=sku)
+                )
+        runs.items_plan(
+            run.pk,
+            kind=SyncItem.Kind.FAMILY,
+            items=[(e.family_sku, e.url, e.hash) for e in plan.to_fetch],
+        )
+        now = timezone.now()
+        runs.run_set(run.pk, planned_at=now)
     run.planned_at = now
     return plan
 

@@ -361,11 +361,14 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
         run.summary = {name: getattr(run, name) for name in SUMMARY_FIELDS}
         run.summary["duration_seconds"] = round((now - run.started_at).total_seconds(), 3)
         run.save(update_fields=["state", "finished_at", "started_at", "summary", "message"])
-        Supplier.objects.filter(pk=run.supplier_id).update(
-            last_synced_at=now,
-            last_sync_status=state,
-            last_sync_message=_status_message(run),
-        )
+        if run.kind == SyncRun.Kind.CATALOG and not run.skus:
+            # The supplier's status tells its last full catalog sync: a re-import of a few
+            # families, or a stock run, says nothing about the rest of its catalog.
+            Supplier.objects.filter(pk=run.supplier_id).update(
+                last_synced_at=now,
+                last_sync_status=state,
+                last_sync_message=_status_message(run),
+            )
         # In this transaction, so a finished run always has its deliveries; never raises, and
         # sends only after the commit.
         webhooks_for_finished_run(run)

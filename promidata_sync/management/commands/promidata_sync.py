@@ -1,5 +1,8 @@
 """``manage.py promidata_sync [CODE ...]``: sync suppliers from the Promidata feed.
 
+``--sku SKU [SKU ...]`` re-imports just those families now (family or variant SKUs),
+whatever their stored hashes, in a run of their own per supplier (trigger "manual").
+
 By default the syncs are queued (returns at once, printing run and job ids); ``--wait``
 follows them to the end. ``--direct`` runs everything in this process without a broker.
 Without REDIS_URL the queue lives in this process, so the command always waits.
@@ -10,7 +13,7 @@ failed. A supplier whose sync is still running is not synced twice: its running 
 followed instead (see docs/scheduling.md).
 
 Exit codes: 0 everything synced; 1 something failed (a family, an image, a refused
-deactivation, an unknown supplier, or ``--wait`` gave up after ``--timeout``); 2 the feed
+deactivation, an unknown supplier or SKU, or ``--wait`` gave up after ``--timeout``); 2 the feed
 could not be read, the broker is unreachable, the configuration is wrong or the sync broke
 on an internal error (one line here; the traceback, masked, in the log); 130 interrupted.
 """
@@ -30,13 +33,14 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from promidata_sync.checks import StorageUnavailable, storage_check
 from promidata_sync.errors import describe
 from promidata_sync.models import SyncRun
-from promidata_sync.operations import UnknownSupplier, start_sync
+from promidata_sync.operations import UnknownSupplier, reimport_families, start_sync
 from promidata_sync.progress import TerminalProgress
 from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
 from promidata_sync.queue.reconcile import reconcile
 from promidata_sync.redaction import redact
 from promidata_sync.services.direct import SyncReport, sync_direct
 from promidata_sync.services.feed_index import FeedUnreadable
+from promidata_sync.services.reimport import TooManySkus, UnknownSku
 from promidata_sync.summary import format_failures, format_report, format_runs
 
 EXIT_OK, EXIT_FAILURES, EXIT_FEED_UNREADABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -51,6 +55,16 @@ class Command(BaseCommand):
         parser.add_argument("codes", nargs="*", metavar="CODE", help="Supplier codes, e.g. A23.")
         parser.add_argument(
             "--all", action="store_true", help="Every active supplier (the default without CODE)."
+        )
+        parser.add_argument(
+            "--sku",
+            dest="skus",
+            nargs="+",
+            action="extend",
+            default=[],
+            metavar="SKU",
+            help="Re-import only these families (family or variant SKUs) now, whatever their "
+            "hashes say.",
         )
         parser.add_argument(
             "--direct",
@@ -123,6 +137,18 @@ class Command(BaseCommand):
         )
         if opts["all"] and codes:
             raise CommandError("give supplier codes or --all, not both", returncode=EXIT_FAILURES)
+        skus = [s for s in opts["skus"] if s.strip()]
+        if opts["skus"] and not skus:
+            raise CommandError("--sku needs at least one SKU", returncode=EXIT_FAILURES)
+        if skus and (codes or opts["all"] or force or refetch_all):
+            raise CommandError(
+                "--sku re-imports the families it names: give no supplier codes, --all, "
+                "--force or --refetch-all with it",
+                returncode=EXIT_FAILURES,
+            )
+        self.skus = skus
+        if skus:
+            trigger = SyncRun.Trigger.MANUAL
         if direct or not is_persistent():  # this process will store the images itself
             try:
                 storage_check()
@@ -155,9 +181,20 @@ class Command(BaseCommand):
         progress = None
         if not no_progress and sys.stderr.isatty():
             progress = TerminalProgress(sys.stderr)
-        report = sync_direct(
-            codes or None, force=force, refetch_all=refetch_all, trigger=trigger, progress=progress
-        )
+        if self.skus:
+            try:
+                result = reimport_families(self.skus, use_queue=False, progress=progress)
+            except (UnknownSku, TooManySkus) as exc:
+                raise CommandError(str(exc), returncode=EXIT_FAILURES) from None
+            report = result["report"]
+        else:
+            report = sync_direct(
+                codes or None,
+                force=force,
+                refetch_all=refetch_all,
+                trigger=trigger,
+                progress=progress,
+            )
         self.stdout.write(format_report(report))
         if self.quiet:
             if report.index_error:  # every run failed for this one reason
@@ -180,7 +217,12 @@ class Command(BaseCommand):
     def _queue(self, codes, wait, force, refetch_all, trigger, no_progress) -> int:
         results, errors = [], []
         try:
-            for target in codes or [None]:
+            if self.skus:
+                try:
+                    results.append(reimport_families(self.skus, use_queue=True))
+                except (UnknownSku, TooManySkus) as exc:
+                    errors.append(str(exc))
+            for target in [] if self.skus else codes or [None]:
                 try:
                     results.append(
                         start_sync(

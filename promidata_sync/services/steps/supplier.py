@@ -52,7 +52,9 @@ def plan_supplier(
         )
         # Planned (and the run marked planned) before any follow-up is sent, so the last
         # piece of work to end can tell the run is over.
-        leftovers = images_missing_for_supplier(supplier.pk)
+        # A full sync also takes the images earlier runs could not store; a re-import of
+        # chosen families only theirs.
+        leftovers = [] if run.skus else images_missing_for_supplier(supplier.pk)
         runs.items_plan(run.pk, kind=SyncItem.Kind.IMAGE, items=[(u, u, "") for u in leftovers])
         report_progress("enqueueing_families", 70)
         follow_ups = pending_work(run)

@@ -68,6 +68,13 @@ def workers_live(*, within_seconds: int = LIVE_SECONDS) -> list[WorkerHeartbeat]
     return list(WorkerHeartbeat.objects.filter(last_seen_at__gte=since).order_by("hostname", "pid"))
 
 
+def hosts_live_elsewhere(*, within_seconds: int = LIVE_SECONDS) -> list[str]:
+    """Host names of live workers other than this machine's (``worker_host``), sorted."""
+    since = timezone.now() - timedelta(seconds=within_seconds)
+    live = WorkerHeartbeat.objects.filter(last_seen_at__gte=since).exclude(hostname=worker_host())
+    return sorted(set(live.values_list("hostname", flat=True)))
+
+
 def workers_prune(*, older_than_seconds: int = 3600) -> int:
     """Forget workers silent for longer than ``older_than_seconds`` (crashed, never said bye)."""
     since = timezone.now() - timedelta(seconds=older_than_seconds)

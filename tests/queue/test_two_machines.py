@@ -8,11 +8,15 @@ catalog are exact, and both machines did family and image work.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from catalog.models import Media, Product
 from devtools.feedgen import FeedSpec
@@ -23,7 +27,7 @@ from tests.catalog_state import (
     catalog_as_feed,
     normalise_expected,
 )
-from tests.queue.conftest import Workers, wait_for_runs
+from tests.queue.conftest import ROOT, Workers, wait_for_runs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -149,3 +153,45 @@ def test_two_machines_share_the_work_and_one_run_per_supplier_still_holds(
         hosts = {w.rsplit(":", 1)[0] for w in workers}
         assert hosts == set(MACHINES), (actor, hosts)
     assert set(Job.objects.values_list("state", flat=True)) == {Job.State.COMPLETED}
+
+
+@pytest.mark.parametrize("other_machine", [True, False])
+def test_a_machine_storing_media_on_its_disk_warns_when_another_machine_works(
+    worker_env, other_machine
+):
+    if other_machine:
+        now = timezone.now()
+        WorkerHeartbeat.objects.create(
+            worker_id="machine-far:41:0badcafe",
+            hostname="machine-far",
+            pid=41,
+            queues=["image-upload"],
+            threads=10,
+            started_at=now,
+            last_seen_at=now,
+        )
+    supervisor = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "promidata_workers", "--queues", "image-upload"],
+        cwd=ROOT,
+        env={**worker_env, "PROMIDATA_WORKER_HOSTNAME": "machine-near"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        before_start = []  # what it said before naming its worker groups
+        assert supervisor.stdout is not None
+        for line in supervisor.stdout:
+            if line.startswith("worker groups:"):
+                break
+            before_start.append(line)
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.wait(timeout=60)
+    said = "".join(before_start)
+    if other_machine:
+        assert "media are stored on this machine's disk (MEDIA_ROOT)" in said, said
+        assert "workers on machine-far also run" in said
+    else:
+        assert "MEDIA_ROOT" not in said, said

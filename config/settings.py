@@ -5,6 +5,7 @@ README for the full list. Defaults are safe for a developer's machine: SQLite an
 under ``var/``, no broker, DEBUG off.
 """
 
+import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -363,6 +364,11 @@ PROMIDATA_WORKER_HEARTBEAT_SECONDS = env.float("PROMIDATA_WORKER_HEARTBEAT_SECON
 PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS = env.int(
     "PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS", default=30_000
 )
+# The host name workers give in their heartbeats and job records (default: the real one).
+# Two worker managers on one machine given different names stand for two machines.
+PROMIDATA_WORKER_HOSTNAME = (
+    env.str("PROMIDATA_WORKER_HOSTNAME", default="").strip() or socket.gethostname()
+)[:100]
 # Out of a million broker commands, how many also run the broker's maintenance (requeueing
 # the messages of dead workers).
 PROMIDATA_BROKER_MAINTENANCE_CHANCE = env.int("PROMIDATA_BROKER_MAINTENANCE_CHANCE", default=1000)

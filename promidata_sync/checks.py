@@ -47,6 +47,31 @@ def storage_check() -> None:
         _check_folder(Path(storage.location))
 
 
+def local_media_shared_warning() -> str | None:
+    """A warning when media go to this machine's disk while workers on other machines run:
+    each machine would then store images on its own disk, which the others (and the web
+    machines) cannot see. None otherwise. Only machines already running can be seen."""
+    from django.core.files.storage import FileSystemStorage, storages
+    from django.db import DatabaseError
+
+    from promidata_sync.services.workers import hosts_live_elsewhere
+
+    if not isinstance(storages["default"], FileSystemStorage):
+        return None
+    try:
+        others = hosts_live_elsewhere()
+    except DatabaseError:
+        return None  # a warning is no reason to stop; the workers report the database
+    if not others:
+        return None
+    return (
+        f"warning: media are stored on this machine's disk (MEDIA_ROOT) while workers on "
+        f"{', '.join(others)} also run: images one machine stores are missing on the others; "
+        "use S3 or R2 (docs/storage.md, docs/scaling.md), or ignore this if they are all on "
+        "this machine"
+    )
+
+
 def _check_bucket(storage) -> None:
     from botocore.config import Config
 

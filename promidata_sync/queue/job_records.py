@@ -14,7 +14,7 @@ from django.utils import timezone
 from promidata_sync.models import Job
 from promidata_sync.queue.registry import stage_of_actor
 from promidata_sync.redaction import sanitize_message
-from promidata_sync.services import runs
+from promidata_sync.services import runs, workers
 
 TRACEBACK_MAX_CHARS = 20_000
 
@@ -56,9 +56,11 @@ def job_enqueued(message, *, delay: int = 0) -> None:
 
 
 def job_started(message) -> None:
+    """A worker took the message: ``active``, naming the worker (``<host>:<pid>``)."""
     _upsert(
         message,
         state=Job.State.ACTIVE,
+        worker=workers.worker_label(),
         processed_at=timezone.now(),
         attempts_made=message.options.get("retries", 0) + 1,
         finished_at=None,

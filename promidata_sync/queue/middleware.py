@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 import traceback
-import uuid
 
 from dramatiq.middleware import Middleware
 
@@ -111,7 +108,9 @@ class WorkerHeartbeats(Middleware):
         self._thread: threading.Thread | None = None
 
     def after_worker_boot(self, broker, worker):
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        from promidata_sync.services import workers
+
+        self.worker_id = workers.worker_id_new()
         consumed = worker.consumer_whitelist or broker.get_declared_queues()
         queues = sorted(q for q in consumed if not q.endswith(".DQ"))
         self._stop.clear()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import socket
 import threading
 import time
 from datetime import timedelta
@@ -53,8 +52,10 @@ def machine() -> str:
 
 
 def this_process() -> tuple[str, str, int]:
-    """(host name, machine, pid) of this process."""
-    return socket.gethostname()[:255], machine(), os.getpid()
+    """(host name, machine, pid) of this process. The host name is the one this process gives
+    (``PROMIDATA_WORKER_HOSTNAME``, default the real one); ``machine`` is what tells process
+    tables apart, so a name shared by two machines never makes one judge the other's pids."""
+    return settings.PROMIDATA_WORKER_HOSTNAME[:255], machine(), os.getpid()
 
 
 def run_claim(run: SyncRun) -> None:

@@ -1,16 +1,41 @@
-"""Worker heartbeats: who is consuming which queues, and when we last heard from them."""
+"""Worker heartbeats: who is consuming which queues, and when we last heard from them.
+
+A worker names its machine by ``PROMIDATA_WORKER_HOSTNAME`` (default: the real host name), in
+its heartbeat, its worker id and the job records of the jobs it runs, so that the admin shows
+which machine did what.
+"""
 
 from __future__ import annotations
 
 import os
-import socket
+import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from promidata_sync.models import WorkerHeartbeat
 
 LIVE_SECONDS = 60
+# WorkerHeartbeat.worker_id holds 64 characters: the host part is cut to leave room for
+# ":<pid>:<8 hex>".
+WORKER_ID_HOST_CHARS = 40
+
+
+def worker_host() -> str:
+    """The name of the machine this process works on (``PROMIDATA_WORKER_HOSTNAME``)."""
+    return settings.PROMIDATA_WORKER_HOSTNAME
+
+
+def worker_label() -> str:
+    """``<host>:<pid>``: the worker a job record names (at most 112 characters)."""
+    return f"{worker_host()}:{os.getpid()}"
+
+
+def worker_id_new() -> str:
+    """A worker process's heartbeat id, unique even when a pid is reused:
+    ``<host>:<pid>:<8 hex>``, at most 64 characters."""
+    return f"{worker_host()[:WORKER_ID_HOST_CHARS]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def heartbeat_write(worker_id: str, *, queues: list[str], threads: int) -> None:
@@ -19,7 +44,7 @@ def heartbeat_write(worker_id: str, *, queues: list[str], threads: int) -> None:
         [
             WorkerHeartbeat(
                 worker_id=worker_id,
-                hostname=socket.gethostname(),
+                hostname=worker_host(),
                 pid=os.getpid(),
                 queues=queues,
                 threads=threads,
@@ -41,6 +66,13 @@ def workers_live(*, within_seconds: int = LIVE_SECONDS) -> list[WorkerHeartbeat]
     """Workers heard from in the last ``within_seconds`` (one minute by default)."""
     since = timezone.now() - timedelta(seconds=within_seconds)
     return list(WorkerHeartbeat.objects.filter(last_seen_at__gte=since).order_by("hostname", "pid"))
+
+
+def hosts_live_elsewhere(*, within_seconds: int = LIVE_SECONDS) -> list[str]:
+    """Host names of live workers other than this machine's (``worker_host``), sorted."""
+    since = timezone.now() - timedelta(seconds=within_seconds)
+    live = WorkerHeartbeat.objects.filter(last_seen_at__gte=since).exclude(hostname=worker_host())
+    return sorted(set(live.values_list("hostname", flat=True)))
 
 
 def workers_prune(*, older_than_seconds: int = 3600) -> int:

@@ -17,7 +17,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
-from promidata_sync.checks import StorageUnavailable, storage_check
+from promidata_sync.checks import (
+    StorageUnavailable,
+    local_media_shared_warning,
+    storage_check,
+)
 from promidata_sync.queue.broker import BrokerUnavailable, broker_check
 from promidata_sync.queue.manager import WorkerGroup, WorkerManager
 from promidata_sync.queue.reconcile import reconcile
@@ -49,6 +53,10 @@ class Command(BaseCommand):
                 storage_check()
         except (BrokerUnavailable, StorageUnavailable) as exc:
             raise CommandError(str(exc)) from None
+        if any(s.stores_media and s.queue_name in queues for s in STAGES):
+            warning = local_media_shared_warning()
+            if warning:
+                self.stderr.write(warning)
         groups = [
             WorkerGroup(queue_name=s.queue_name, threads=s.threads_per_process)
             for s in STAGES

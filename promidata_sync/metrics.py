@@ -100,7 +100,7 @@ def _supplier_metrics(figures: Figures) -> Iterator[Metric]:
         labels=["supplier", "kind"],
     )
     since_success = GaugeMetricFamily(
-        "promidata_supplier_seconds_since_last_success",
+        "promidata_supplier_last_success_age_seconds",
         "Seconds since the supplier's last successful run ended; +Inf: never.",
         labels=["supplier", "kind"],
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -66,7 +67,7 @@ def test_the_figures_are_those_of_a_real_sync_with_a_failed_family(
         assert found.value(
             "promidata_supplier_last_success_timestamp_seconds", **labels
         ) == pytest.approx(ended, abs=0.001)
-        since = found.value("promidata_supplier_seconds_since_last_success", **labels)
+        since = found.value("promidata_supplier_last_success_age_seconds", **labels)
         assert 0 <= since <= (timezone.now() - run.finished_at).total_seconds() + 0.001
     assert found.value("promidata_reconciler_actions_total", action="dead_run_finished") == 0
     # No secret and no unbounded label value: no profile GUID, token, SKU or URL.
@@ -82,11 +83,11 @@ def test_a_supplier_never_synced_shows_infinity_and_an_inactive_one_nothing(scra
     found = scrape(scraper)
 
     never_labels = {"supplier": never.code, "kind": "catalog"}
-    assert math.isinf(found.value("promidata_supplier_seconds_since_last_success", **never_labels))
+    assert math.isinf(found.value("promidata_supplier_last_success_age_seconds", **never_labels))
     assert not found.has("promidata_supplier_last_success_timestamp_seconds", **never_labels)
     assert all(
         labels["supplier"] != inactive.code
-        for labels in found.labelsets("promidata_supplier_seconds_since_last_success")
+        for labels in found.labelsets("promidata_supplier_last_success_age_seconds")
     )
     # Its runs still count.
     assert found.value("promidata_runs", kind="catalog", state="completed") == 1
@@ -226,3 +227,19 @@ def test_the_query_count_does_not_grow_with_the_records(
     with django_assert_num_queries(len(small.captured_queries)):
         found = scrape(client)
     assert found.value("promidata_runs", kind="catalog", state="partial") == 12 * 7
+
+
+def test_names_and_labels_follow_prometheus_conventions(scraper):
+    make_run(make_suppliers(1)[0], state=SyncRun.State.RUNNING, started_at=timezone.now())
+    found = scrape(scraper)
+
+    allowed_labels = {"kind", "state", "supplier", "result", "action", "queue"}
+    for family in found.families.values():
+        assert re.fullmatch(r"promidata_[a-z][a-z0-9_]*", family.name), family.name
+        assert family.documentation, family.name
+        for sample in family.samples:
+            assert set(sample.labels) <= allowed_labels, sample
+            if family.type == "counter":
+                assert sample.name == f"{family.name}_total", sample.name
+        if "timestamp" in family.name or "duration" in family.name or "since" in family.name:
+            assert family.name.endswith("_seconds"), family.name

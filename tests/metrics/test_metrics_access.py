@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from promidata_sync.redaction import REDACTED, sanitize_message
 from promidata_sync.services.api_keys import create_key
 from tests.metrics.conftest import METRICS_TOKEN, scrape
 
@@ -82,3 +83,9 @@ def test_a_failure_reading_the_figures_is_a_plain_500_without_traceback(scraper,
     response = scraper.get("/metrics")
     assert response.status_code == 500
     assert response.content == b"metrics unavailable (logged on the server)\n"
+
+
+def test_the_metrics_token_is_masked_in_logs_and_records(metrics_token):
+    assert (
+        sanitize_message(f"scrape with {METRICS_TOKEN} failed") == f"scrape with {REDACTED} failed"
+    )

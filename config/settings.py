@@ -291,6 +291,9 @@ PROMIDATA_SUPPLIER_LEASE_SECONDS = env.float("PROMIDATA_SUPPLIER_LEASE_SECONDS",
 PROMIDATA_API_TOKEN = env.str("PROMIDATA_API_TOKEN", default="")
 # Requests per minute per key (a key's own limit in the admin overrides it); 0: unlimited.
 PROMIDATA_API_REQUESTS_PER_MINUTE = env.int("PROMIDATA_API_REQUESTS_PER_MINUTE", default=600)
+# GET /metrics (Prometheus) takes "Authorization: Bearer <this token>", or an API key with the
+# scope metrics:read; empty (the default): keys only (docs/metrics.md).
+PROMIDATA_METRICS_TOKEN = env.str("PROMIDATA_METRICS_TOKEN", default="")
 # Django's cache holds the throttle counts: local memory counts per process; a Redis URL
 # (redis://host:6379/2) shares them between web processes.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

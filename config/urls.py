@@ -1,6 +1,6 @@
 """URL configuration: the admin (with the queue dashboard), the HTTP API
 (``promidata_sync.http``: the catalog, sync control, the OpenAPI document and its docs), the
-health check, plus media files when they are served from local disk."""
+health check, the Prometheus metrics, plus media files when they are served from local disk."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -10,6 +10,7 @@ from django.views.static import serve
 
 from promidata_sync.admin.dashboard import dashboard_view
 from promidata_sync.http.api import urlpatterns as api_urlpatterns
+from promidata_sync.http.metrics import metrics_view
 from promidata_sync.views import healthz
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *api_urlpatterns(),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 

@@ -146,6 +146,7 @@ def known_secrets() -> tuple[str, ...]:
             settings.PROMIDATA_IMPORT_URL,
             settings.REDIS_URL,
             settings.PROMIDATA_API_TOKEN,
+            getattr(settings, "PROMIDATA_METRICS_TOKEN", ""),
             settings.SECRET_KEY,
             storage.get("secret_key") or "",
             databases,
@@ -159,11 +160,12 @@ def _secrets_of(
     import_url: str,
     redis_url: str,
     api_token: str,
+    metrics_token: str,
     secret_key: str,
     s3_secret: str,
     db_passwords: tuple[str, ...],
 ) -> tuple[str, ...]:
-    found = {api_token, secret_key, s3_secret, *db_passwords}
+    found = {api_token, metrics_token, secret_key, s3_secret, *db_passwords}
     found.update(profile_secrets(import_url))
     found.update(_redis_passwords(redis_url))
     secrets = {s for s in found if s and len(s) >= MIN_SECRET_LENGTH}

@@ -29,6 +29,7 @@ from promidata_sync.services.api_keys import Caller, caller_for_token
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CATALOG_READ = ApiKey.Scope.CATALOG_READ.value
 SYNC_OPERATE = ApiKey.Scope.SYNC_OPERATE.value
+METRICS_READ = ApiKey.Scope.METRICS_READ.value
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -134,3 +135,4 @@ def throttle(caller: Caller) -> None:
 
 catalog_auth = ScopedAuth(CATALOG_READ)
 operator_auth = ScopedAuth(SYNC_OPERATE)
+metrics_auth = ScopedAuth(METRICS_READ)

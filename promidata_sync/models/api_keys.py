@@ -18,6 +18,7 @@ class ApiKey(models.Model):
     class Scope(models.TextChoices):
         CATALOG_READ = "catalog:read", "Read the catalog (products, categories, changes, quotes)"
         SYNC_OPERATE = "sync:operate", "Start syncs and read runs, jobs and queues"
+        METRICS_READ = "metrics:read", "Read the Prometheus metrics (/metrics)"
 
     name = models.CharField(max_length=100, help_text="Who uses the key, e.g. 'web shop'.")
     prefix = models.CharField(max_length=16, unique=True, editable=False)

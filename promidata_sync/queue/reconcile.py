@@ -59,6 +59,8 @@ OPEN_JOB_STATES = (Job.State.WAITING, Job.State.ACTIVE, Job.State.DELAYED)
 # An "active" job record no worker has held for this long is stale (its worker died): long
 # enough for a message between its fetch and its first record to be left alone.
 STALE_ACTIVE_SECONDS = 10.0
+# The line the reconciler adds to a run it resumes holds this (the metrics count them).
+STALLED_NOTE = "the reconciler found this run stalled"
 REQUEUED = "its worker died; the message is back on its queue"
 # The reconciler's own lease, renewed while a pass runs: a supervisor killed mid-pass (a
 # machine crash) blocks the next supervisor's reconciler only this long.
@@ -242,7 +244,7 @@ def _resume(run: SyncRun) -> tuple[int, int]:
     if works or lost:
         runs.run_append_message(
             run.pk,
-            f"{timezone.now():%Y-%m-%d %H:%M:%S %Z}: the reconciler found this run stalled "
+            f"{timezone.now():%Y-%m-%d %H:%M:%S %Z}: {STALLED_NOTE} "
             f"and enqueued {len(works)} job(s) again ({len(lost)} lost)",
         )
     if not works and runs.run_finish_if_complete(run.pk):

@@ -5,7 +5,9 @@ stored; the plain key is returned once, by ``create_key``, and cannot be recover
 first characters (``prefix``) name the key in the admin without revealing it.
 
 ``settings.PROMIDATA_API_TOKEN``, when set, is a key of its own (the legacy shared token)
-that holds every scope; it is compared in constant time and never stored.
+that holds every scope; ``settings.PROMIDATA_METRICS_TOKEN``, when set, one that holds only
+``metrics:read`` (for a Prometheus server's configuration). Both are compared in constant
+time and never stored.
 """
 
 from __future__ import annotations
@@ -74,11 +76,10 @@ def caller_for_token(token: str) -> Caller | None:
     Records the key's use (at most once a minute, outside any surrounding transaction's
     fate: a failing request still counts as a use).
     """
-    legacy = settings.PROMIDATA_API_TOKEN
-    if legacy and hmac.compare_digest(
-        token.encode("utf-8", "surrogatepass"), legacy.encode("utf-8", "surrogatepass")
-    ):
+    if _is_token(token, settings.PROMIDATA_API_TOKEN):
         return Caller(label="token", scopes=frozenset(ALL_SCOPES))
+    if _is_token(token, settings.PROMIDATA_METRICS_TOKEN):
+        return Caller(label="metrics token", scopes=frozenset({ApiKey.Scope.METRICS_READ.value}))
     if not token.startswith(KEY_PREFIX) or len(token) > 200:
         return None
     # The lookup is by hash: equal hashes mean equal keys, and nothing about the stored hash
@@ -91,6 +92,13 @@ def caller_for_token(token: str) -> Caller | None:
         label=f"key {key.pk}",
         scopes=frozenset(key.scopes or ()),
         requests_per_minute=key.requests_per_minute,
+    )
+
+
+def _is_token(token: str, configured: str) -> bool:
+    """Whether ``token`` is the configured one (never, when none is): constant time."""
+    return bool(configured) and hmac.compare_digest(
+        token.encode("utf-8", "surrogatepass"), configured.encode("utf-8", "surrogatepass")
     )
 
 

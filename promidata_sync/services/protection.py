@@ -124,6 +124,7 @@ def protect(
     """Protect ``name`` of ``target``: the local value is ``value`` (None: the current one),
     the feed value the current one. Protecting a field already protected sets its local
     value (with ``value``) or changes nothing. Raises ``ProtectionError``."""
+    field_check(target, name)
     existing = _rules_of(target).filter(field=name).first()
     if existing is not None:
         return existing if value is None else set_local_value(existing, value, user=user)

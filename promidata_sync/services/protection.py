@@ -93,7 +93,7 @@ def value_clean(target: Product | Variant, name: str, value: Any) -> Any:
         return ""
     if not isinstance(value, str) or "\x00" in value:
         raise ProtectionError(f"{name} must be text")
-    limit = type(target)._meta.get_field(name).max_length or 255
+    limit = getattr(type(target)._meta.get_field(name), "max_length", None) or 255
     if len(value) > limit:
         raise ProtectionError(f"{name} has at most {limit} characters ({len(value)} given)")
     return value
@@ -133,7 +133,9 @@ def protect(
         row = _locked(target)
         feed = current_value(row, name)
         local = value_clean(row, name, feed if value is None else value)
-        target_kw = {"product": row} if isinstance(row, Product) else {"variant": row}
+        target_kw: dict[str, Product | Variant] = (
+            {"product": row} if isinstance(row, Product) else {"variant": row}
+        )
         rule = ProtectedField.objects.create(
             **target_kw,
             field=name,
@@ -173,9 +175,10 @@ def unprotect(rule: ProtectedField, *, user=None) -> None:
     already gone does nothing."""
     now = timezone.now()
     with transaction.atomic():
-        rule = ProtectedField.objects.select_for_update().filter(pk=rule.pk).first()
-        if rule is None:
+        found = ProtectedField.objects.select_for_update().filter(pk=rule.pk).first()
+        if found is None:
             return
+        rule = found
         row = _locked(_target(rule))
         try:
             restored = value_clean(row, rule.field, rule.feed_value)
@@ -292,21 +295,17 @@ def _column_write(row: Product | Variant, name: str, value: Any, now) -> None:
 
 
 def _product_id(row: Product | Variant) -> int:
-    return row.pk if isinstance(row, Product) else row.product_id  # type: ignore[union-attr]
+    return row.pk if isinstance(row, Product) else row.product_id
 
 
 def _audit(rule: ProtectedField, row: Product | Variant, action: str, user, detail: dict) -> None:
+    supplier_id: int | None
     if isinstance(row, Product):
         sku, supplier_id = row.sku, row.supplier_id
     else:
-        sku, supplier_id = (
-            row.sku,
-            Product.objects.filter(pk=row.product_id)
-            .values_list(  # type: ignore[union-attr]
-                "supplier_id", flat=True
-            )
-            .first(),
-        )
+        sku = row.sku
+        products = Product.objects.filter(pk=row.product_id)
+        supplier_id = products.values_list("supplier_id", flat=True).first()
     RuleChange.objects.create(
         user=username(user),
         rule=RuleChange.Rule.PROTECTION,

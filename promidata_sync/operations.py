@@ -26,7 +26,7 @@ from promidata_sync.queue.broker import (
     is_persistent,
 )
 from promidata_sync.queue.registry import QUEUE_NAMES, SUPPLIER
-from promidata_sync.services import reimport, runs
+from promidata_sync.services import exclusions, reimport, runs
 from promidata_sync.services.direct import retry_items_direct, sync_direct, sync_supplier_direct
 from promidata_sync.services.feed_index import index_fetch, suppliers_ensure
 from promidata_sync.services.jobs import get_job_status
@@ -172,7 +172,8 @@ def reimport_families(
     Returns ``start_sync``'s shape plus ``families`` (``{supplier code: [family sku]}``),
     and in direct mode the ``SyncReport`` under ``report``. A supplier whose sync is already
     running keeps it (its job says ``already_running``: nothing extra is re-imported). Raises
-    ``reimport.UnknownSku`` (with suggestions) before anything starts, ``TooManySkus``,
+    ``reimport.UnknownSku`` (with suggestions) and ``exclusions.ExcludedFamilies`` before
+    anything starts, ``TooManySkus``,
     ``BrokerUnavailable`` and ``FeedUnreadable``.
     """
     if use_queue:
@@ -181,6 +182,8 @@ def reimport_families(
     chosen = reimport.families_for_skus(
         skus, read_index=lambda: index_fetch(config=config, fetcher=Fetcher(config))
     )
+    for supplier, family_skus in chosen.by_supplier.items():
+        exclusions.exclusions_check_skus(supplier, family_skus)  # an exclusion wins
     by_code = {supplier.code: skus for supplier, skus in chosen.by_supplier.items()}
     if not use_queue:
         report = sync_direct(list(by_code), trigger=trigger, skus=by_code, progress=progress)

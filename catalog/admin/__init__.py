@@ -11,4 +11,4 @@ are read for the page's rows only (``common.PageAnnotatedAdmin``); the big table
 unfiltered full count (``show_full_result_count = False``).
 """
 
-from catalog.admin import media, products, suppliers  # noqa: F401  (register the admins)
+from catalog.admin import media, products, rules, suppliers  # noqa: F401  (register the admins)

@@ -11,6 +11,11 @@ from django.utils.html import format_html, format_html_join
 from catalog.admin.common import BR, ReadOnlyAdmin, counts_by, muted, thumbnail
 from catalog.admin.printing import PRINT_DETAILS, print_table, region_table
 from catalog.admin.quote_calculator import QuoteCalculatorMixin
+from catalog.admin.rules import (
+    ProductProtectedFieldInline,
+    ProtectedFieldsAdminMixin,
+    VariantProtectedFieldInline,
+)
 from catalog.models import Category, PriceTier, Product, Variant, VariantMedia
 from promidata_sync.admin.actions import reimport_products
 from promidata_sync.admin.family_files import download_url
@@ -122,7 +127,7 @@ class VariantInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(OperateSyncAdminMixin, ReadOnlyAdmin):
+class ProductAdmin(OperateSyncAdminMixin, ProtectedFieldsAdminMixin, ReadOnlyAdmin):
     actions = [reimport_products]
     list_display = (
         "image",
@@ -141,7 +146,7 @@ class ProductAdmin(OperateSyncAdminMixin, ReadOnlyAdmin):
     search_fields = ("sku", "supplier_sku", "names")
     list_per_page = 50
     show_full_result_count = False
-    inlines = [VariantInline]
+    inlines = [ProductProtectedFieldInline, VariantInline]
     fields = (
         "supplier",
         "sku",
@@ -243,7 +248,8 @@ class ProductAdmin(OperateSyncAdminMixin, ReadOnlyAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(QuoteCalculatorMixin, ReadOnlyAdmin):
+class VariantAdmin(ProtectedFieldsAdminMixin, QuoteCalculatorMixin, ReadOnlyAdmin):
+    inlines = [VariantProtectedFieldInline]
     list_display = ("sku", "product_link", "supplier_code", "color", "size", "ean", "is_active")
     list_select_related = ("product__supplier",)
     list_filter = ("is_active", ("product__supplier", admin.RelatedFieldListFilter))

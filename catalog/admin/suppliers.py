@@ -14,7 +14,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from catalog.admin.common import BR, PageAnnotatedAdmin, counts_by, muted
-from catalog.models import Product, Supplier, Variant
+from catalog.admin.rules import ExclusionInline, exclusions_save
+from catalog.models import Product, Supplier, SupplierExclusion, Variant
 from promidata_sync.admin import display
 from promidata_sync.admin.actions import stop_supplier_syncs, sync_suppliers
 from promidata_sync.admin.permissions import OperateSyncAdminMixin
@@ -81,6 +82,7 @@ class SupplierAdmin(OperateSyncAdminMixin, PageAnnotatedAdmin):
     ordering = ("code",)
     list_per_page = 100
     actions = [sync_suppliers, stop_supplier_syncs, activate_suppliers, deactivate_suppliers]
+    inlines = [ExclusionInline]
     fields = (
         "code",
         "name",
@@ -98,6 +100,11 @@ class SupplierAdmin(OperateSyncAdminMixin, PageAnnotatedAdmin):
 
     class Media:
         css = {"all": ["promidata_sync/admin.css"]}
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not SupplierExclusion:
+            return super().save_formset(request, form, formset, change)
+        exclusions_save(self, request, formset)  # through the service: audited
 
     def get_readonly_fields(self, request, obj=None):
         # The code is the feed's folder name: fixed once the supplier exists.

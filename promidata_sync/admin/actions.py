@@ -18,6 +18,7 @@ from promidata_sync.admin.permissions import require_operate
 from promidata_sync.models import SyncRun
 from promidata_sync.operations import reimport_families, retry_failed, start_sync, stop_sync
 from promidata_sync.queue.broker import BrokerUnavailable, broker_check
+from promidata_sync.services.exclusions import ExcludedFamilies
 from promidata_sync.services.feed_index import FeedUnreadable
 from promidata_sync.services.reimport import MAX_SKUS, TooManySkus, UnknownSku
 from promidata_sync.services.runs import RunAlreadyActive, run_retryable
@@ -84,7 +85,7 @@ def reimport_products(modeladmin, request, queryset):
     skus = list(queryset.order_by("sku").values_list("sku", flat=True)[: MAX_SKUS + 1])
     try:
         result = reimport_families(skus, use_queue=True)
-    except (BrokerUnavailable, FeedUnreadable, UnknownSku, TooManySkus) as exc:
+    except (BrokerUnavailable, FeedUnreadable, UnknownSku, TooManySkus, ExcludedFamilies) as exc:
         modeladmin.message_user(request, f"Could not re-import: {exc}", messages.ERROR)
         return None
     queued = [j for j in result["jobs"] if j["status"] == "queued"]

@@ -30,6 +30,7 @@ from promidata_sync.models import SyncRun
 from promidata_sync.queue.broker import BrokerUnavailable, broker_check
 from promidata_sync.queue.registry import QUEUE_NAMES
 from promidata_sync.services import reimport as reimport_service
+from promidata_sync.services.exclusions import ExcludedFamilies
 from promidata_sync.services.feed_index import FeedUnreadable
 
 router = Router(auth=operator_auth, tags=["operator"])
@@ -118,6 +119,7 @@ REIMPORT_BODY = {
         202: schemas.Anything,
         **ERRORS,
         404: schemas.Error,
+        409: schemas.Error,
         502: schemas.Error,
         503: schemas.Error,
     },
@@ -145,6 +147,8 @@ def reimport(request):
         raise ApiError(400, str(exc)) from None
     except reimport_service.UnknownSku as exc:
         raise ApiError(404, str(exc)) from None
+    except ExcludedFamilies as exc:
+        raise ApiError(409, str(exc)) from None
     except BrokerUnavailable as exc:
         raise ApiError(503, str(exc)) from None
     except FeedUnreadable as exc:

@@ -27,6 +27,12 @@ from promidata_sync.services.changes import changes_record
 from promidata_sync.services.family_files import compress, family_file_keep
 from promidata_sync.services.feed_index import category_ids_for
 from promidata_sync.services.print_rows import TIER_COLUMNS, print_data_replace, tier_values
+from promidata_sync.services.protection import (
+    NO_PROTECTION,
+    FamilyProtection,
+    family_protection,
+    family_protection_apply,
+)
 from promidata_sync.services.runs import item_record, items_plan
 from promidata_sync.services.unique_rows import unique_row
 
@@ -220,6 +226,8 @@ def family_write(
     declarations, known media links), its file (``download``, when given) and its hash in
     ONE transaction, so the stored hash and file always describe the stored rows.
 
+    Operators' protected fields (``services.protection``) keep their local value: the rule
+    records the feed's value (same transaction) and the row gets the local one.
     Variants that left the family are deactivated, never deleted; returning ones are
     reactivated. ``run_id`` counters are bumped inside the same transaction, and with
     ``plan_images`` the images still to download (or revalidate) are planned on the run.
@@ -230,15 +238,24 @@ def family_write(
     """
     now = timezone.now()
     with transaction.atomic():
-        category_id = category_ids_for({record.category_key}).get(record.category_key)
-        was_active = unique_row(
+        stored = unique_row(
             Product.objects.filter(supplier=supplier, sku=entry.family_sku).values_list(
-                "is_active", flat=True
+                "pk", "is_active"
             )
         )
-        existed = was_active is not None
+        was_active = None if stored is None else stored[1]
+        existed = stored is not None
+        # Operators' protected fields: one query, none for a new family.
+        protection = family_protection(stored[0] if stored else None)
+        category_key = protection.category_key(record.category_key)
+        category_id = category_ids_for({category_key}).get(category_key)
+        row = _product_row(supplier, entry, record, category_id, now)
+        if protection:
+            family_protection_apply(
+                protection, product=row, feed_category_key=record.category_key, now=now
+            )
         (product,) = Product.objects.bulk_create(
-            [_product_row(supplier, entry, record, category_id, now)],
+            [row],
             update_conflicts=True,
             unique_fields=["supplier", "sku"],
             update_fields=PRODUCT_FIELDS,
@@ -247,7 +264,7 @@ def family_write(
             product = Product.objects.get(supplier=supplier, sku=entry.family_sku)
         # No explicit lock needed: the upsert above locks the product row until commit, which
         # serialises concurrent writers of the same family for the replace-steps below.
-        variant_ids = _upsert_variants(product, record, now)
+        variant_ids = _upsert_variants(product, record, now, protection)
         deactivated = (
             Variant.objects.filter(product=product, is_active=True)
             .exclude(pk__in=variant_ids.values())
@@ -347,7 +364,9 @@ def _product_row(supplier, entry, record: FamilyRecord, category_id, now) -> Pro
     )
 
 
-def _upsert_variants(product: Product, record: FamilyRecord, now) -> dict[str, int]:
+def _upsert_variants(
+    product: Product, record: FamilyRecord, now, protection: FamilyProtection = NO_PROTECTION
+) -> dict[str, int]:
     if not record.variants:
         return {}
     rows = [
@@ -396,6 +415,8 @@ def _upsert_variants(product: Product, record: FamilyRecord, now) -> dict[str, i
         )
         for position, v in enumerate(record.variants)
     ]
+    if protection.variants:
+        family_protection_apply(protection, variants=rows, now=now)
     created = Variant.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["product", "sku"], update_fields=VARIANT_FIELDS
     )

@@ -11,6 +11,15 @@ or a second sync the same morning, counts nothing). An index that may be cut sho
 framing, a malformed line of the supplier, far fewer entries than last time) counts nothing
 and deactivates nothing. ``force`` deactivates at the first miss, whatever the index looks
 like.
+
+Exclusions (``services.exclusions``) are applied here, once for both modes: an excluded
+family is not fetched and not counted as new, changed or unchanged; one already in the
+catalog is deactivated (an operator's decision, so no absence counting and no mass guard).
+Its stored hash is kept on purpose: the rows still are what that hash describes, so when no
+rule excludes it any more and its hash is unchanged, it takes the path of any inactive family
+listed again (reactivated without a fetch); had it changed meanwhile, the hash differs and it
+is fetched and written as changed (which reactivates it too). Clearing the hash instead would
+break "the stored hash describes the stored rows" and cost a fetch for nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +35,18 @@ from promidata_sync.feed import ImportEntry, ImportIndex, MalformedLine
 from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.services import runs
 from promidata_sync.services.changes import changes_record
+from promidata_sync.services.exclusions import (
+    NO_RULES,
+    ExclusionRules,
+    excluded_skus_refusal,
+    exclusion_rules,
+)
 from promidata_sync.services.runs import IN_BATCH
 
 # Complete index reads in a row that must miss a family before it is deactivated.
 ABSENCES_TO_DEACTIVATE = 2
+# Excluded family SKUs named in a run's message; the rest are counted.
+EXCLUDED_SHOWN = 10
 
 
 @dataclass
@@ -50,6 +67,9 @@ class SupplierPlan:
     present_again: list[str] = field(default_factory=list)
     refusal: str = ""  # why deactivation was refused, if it was
     listed: list[str] = field(default_factory=list)  # every family sku of the index
+    excluded: list[str] = field(default_factory=list)  # listed, but excluded by a rule
+    # Excluded and active in the catalog: deactivated by this plan (not absence-counted).
+    excluded_deactivate: list[str] = field(default_factory=list)
     index_digest: str = ""  # the publication planned from
 
 
@@ -63,6 +83,7 @@ def supplier_plan(
     mass_deactivation_ratio: float = 0.5,
     index_complete: bool = True,
     index_digest: str = "",
+    exclusions: ExclusionRules = NO_RULES,
 ) -> SupplierPlan:
     """Compare the index with stored hashes (one query) and plan the supplier's sync.
 
@@ -74,7 +95,9 @@ def supplier_plan(
       may be cut short: it came without framing (``index_complete`` False), it lists fewer
       entries than ``mass_deactivation_ratio`` of the last complete run, or it has a malformed
       line of this supplier (we cannot know which family it was). Then nothing is counted or
-      deactivated and ``refusal`` says why. ``force`` deactivates every missing family at once.
+      deactivated and ``refusal`` says why. ``force`` deactivates every missing family at once;
+    - a family ``exclusions`` excludes is neither fetched nor counted (``excluded``); if active
+      in the catalog, it is deactivated whatever the refusal (``excluded_deactivate``).
     """
     stored = {
         row[0]: row[1:]
@@ -87,6 +110,11 @@ def supplier_plan(
     listed = set(plan.listed)
     for entry in entries:
         known = stored.get(entry.family_sku)
+        if exclusions.is_excluded(entry.family_sku):
+            plan.excluded.append(entry.family_sku)
+            if known is not None and known[1]:
+                plan.excluded_deactivate.append(entry.family_sku)
+            continue
         if known is None:
             plan.to_fetch.append(entry)
             plan.new_skus.add(entry.family_sku)
@@ -173,6 +201,10 @@ def plan_apply_marks(supplier: Supplier, plan: SupplierPlan) -> tuple[list[int],
             ids = list(products.filter(sku__in=batch, is_active=True).values_list("pk", flat=True))
             products.filter(sku__in=batch).update(is_active=False, updated_at=now, **counted)
             deactivated += ids
+        for batch in _batches(plan.excluded_deactivate):
+            ids = list(products.filter(sku__in=batch, is_active=True).values_list("pk", flat=True))
+            products.filter(pk__in=ids).update(is_active=False, updated_at=now)
+            deactivated += ids
         if plan.refusal or len(plan.missing) > IN_BATCH:
             # Missing families stay active but must not look seen: mark the listed ones only.
             for batch in _batches(plan.listed):
@@ -188,6 +220,14 @@ def plan_apply_marks(supplier: Supplier, plan: SupplierPlan) -> tuple[list[int],
 def _batches(items: list[str]):
     for start in range(0, len(items), IN_BATCH):
         yield items[start : start + IN_BATCH]
+
+
+def _excluded_message(plan: SupplierPlan) -> str:
+    shown = ", ".join(plan.excluded[:EXCLUDED_SHOWN])
+    hidden = len(plan.excluded) - EXCLUDED_SHOWN
+    more = f" and {hidden} more" if hidden > 0 else ""
+    gone = f"; {len(plan.excluded_deactivate)} deactivated" if plan.excluded_deactivate else ""
+    return f"{len(plan.excluded)} families excluded by rules, not imported ({shown}{more}){gone}"
 
 
 def run_plan(
@@ -210,8 +250,9 @@ def run_plan(
     pending items are not added twice.
     """
     entries = index.by_supplier().get(supplier.code, [])
+    rules = exclusion_rules(supplier)
     if run.skus:
-        return _run_plan_chosen(run, entries)
+        return _run_plan_chosen(run, supplier, entries, rules)
     mine = [m for m in index.malformed if m.supplier_code == supplier.code]
     plan = supplier_plan(
         supplier,
@@ -222,6 +263,7 @@ def run_plan(
         mass_deactivation_ratio=mass_deactivation_ratio,
         index_complete=index.complete,
         index_digest=index.digest,
+        exclusions=rules,
     )
     with transaction.atomic():
         planned_at = (
@@ -252,18 +294,27 @@ NOT_LISTED = (
 )
 
 
-def _run_plan_chosen(run: SyncRun, entries: list[ImportEntry]) -> SupplierPlan:
+def _run_plan_chosen(
+    run: SyncRun, supplier: Supplier, entries: list[ImportEntry], rules: ExclusionRules
+) -> SupplierPlan:
     """Plan a manual re-import (``run.skus``): each chosen family the index lists is fetched
-    whatever its stored hash says; a chosen family it does not list fails at once, saying
-    so. Nothing else is looked at: a partial run counts no absence, deactivates nothing and
-    marks nothing seen, so it never disturbs what the full syncs decide. Idempotent, like
-    ``run_plan``."""
+    whatever its stored hash says; a chosen family it does not list, or that a rule excludes
+    (added since the re-import was asked for: ``reimport_families`` refuses them up front),
+    fails at once, saying why. Nothing else is looked at: a partial run counts no absence,
+    deactivates nothing and marks nothing seen, so it never disturbs what the full syncs
+    decide. Idempotent, like ``run_plan``."""
     chosen = list(dict.fromkeys(run.skus))
     listed = {e.family_sku: e for e in entries}
+    refused = {
+        sku: excluded_skus_refusal(supplier, [sku], rules=rules)
+        for sku in chosen
+        if rules.is_excluded(sku)
+    }
     plan = SupplierPlan(entries=len(chosen))
-    plan.to_fetch = [listed[sku] for sku in chosen if sku in listed]
+    plan.to_fetch = [listed[sku] for sku in chosen if sku in listed and sku not in refused]
     plan.listed = [e.family_sku for e in plan.to_fetch]
-    missing = [sku for sku in chosen if sku not in listed]
+    missing = {sku: NOT_LISTED.format(sku=sku) for sku in chosen if sku not in listed}
+    missing.update(refused)
     with transaction.atomic():
         planned_at = (
             SyncRun.objects.select_for_update()
@@ -273,10 +324,8 @@ def _run_plan_chosen(run: SyncRun, entries: list[ImportEntry]) -> SupplierPlan:
         )
         if planned_at is None:
             runs.run_set(run.pk, entries=len(plan.to_fetch))
-            for sku in missing:
-                runs.item_record(
-                    run.pk, kind=SyncItem.Kind.FAMILY, key=sku, error=NOT_LISTED.format(sku=sku)
-                )
+            for sku, error in missing.items():
+                runs.item_record(run.pk, kind=SyncItem.Kind.FAMILY, key=sku, error=error)
         runs.items_plan(
             run.pk,
             kind=SyncItem.Kind.FAMILY,
@@ -294,7 +343,7 @@ def _record_first_plan(run, supplier, plan: SupplierPlan, malformed: list[Malfor
         run.pk,
         entries=plan.entries,
         families_unchanged=plan.unchanged,
-        families_deactivated=len(plan.deactivate),
+        families_deactivated=len(plan.deactivate) + len(plan.excluded_deactivate),
         families_reactivated=len(plan.reactivate),
         deactivation_refused=bool(plan.refusal),
     )
@@ -306,6 +355,8 @@ def _record_first_plan(run, supplier, plan: SupplierPlan, malformed: list[Malfor
             f"{len(plan.first_absence)} families missing from Import.txt for the first time "
             "(kept active; deactivated if still missing at the next complete read)",
         )
+    if plan.excluded:
+        runs.run_append_message(run.pk, _excluded_message(plan))
     if not plan.entries:
         runs.run_append_message(run.pk, f"Import.txt lists no families of {supplier.code}")
     if malformed:

@@ -39,6 +39,7 @@ from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
 from promidata_sync.queue.reconcile import reconcile
 from promidata_sync.redaction import redact
 from promidata_sync.services.direct import SyncReport, sync_direct
+from promidata_sync.services.exclusions import ExcludedFamilies
 from promidata_sync.services.feed_index import FeedUnreadable
 from promidata_sync.services.reimport import TooManySkus, UnknownSku
 from promidata_sync.summary import format_failures, format_report, format_runs
@@ -184,7 +185,7 @@ class Command(BaseCommand):
         if self.skus:
             try:
                 result = reimport_families(self.skus, use_queue=False, progress=progress)
-            except (UnknownSku, TooManySkus) as exc:
+            except (UnknownSku, TooManySkus, ExcludedFamilies) as exc:
                 raise CommandError(str(exc), returncode=EXIT_FAILURES) from None
             report = result["report"]
         else:
@@ -220,7 +221,7 @@ class Command(BaseCommand):
             if self.skus:
                 try:
                     results.append(reimport_families(self.skus, use_queue=True))
-                except (UnknownSku, TooManySkus) as exc:
+                except (UnknownSku, TooManySkus, ExcludedFamilies) as exc:
                     errors.append(str(exc))
             for target in [] if self.skus else codes or [None]:
                 try:

@@ -2,7 +2,7 @@
 
 Counters are bumped with ``F()`` updates so that any number of processes can report into one
 run without lost updates. ``run_finish`` is the only place that decides a run's final state and
-writes the supplier's last sync status.
+writes the supplier's last sync status (of catalog runs only: a stock run leaves it alone).
 """
 
 from __future__ import annotations
@@ -174,6 +174,8 @@ def run_set(run_id: int, **values) -> None:
 ITEM_COUNTERS = {
     SyncItem.Kind.FAMILY: ("families_total", "families_done", "families_failed"),
     SyncItem.Kind.IMAGE: ("images_total", "images_done", "images_failed"),
+    # A stock run's items are its families: it counts them as a catalog run counts its own.
+    SyncItem.Kind.STOCK: ("families_total", "families_done", "families_failed"),
 }
 IN_BATCH = 1000
 
@@ -361,11 +363,14 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
         run.summary = {name: getattr(run, name) for name in SUMMARY_FIELDS}
         run.summary["duration_seconds"] = round((now - run.started_at).total_seconds(), 3)
         run.save(update_fields=["state", "finished_at", "started_at", "summary", "message"])
-        Supplier.objects.filter(pk=run.supplier_id).update(
-            last_synced_at=now,
-            last_sync_status=state,
-            last_sync_message=_status_message(run),
-        )
+        if run.kind == SyncRun.Kind.CATALOG:
+            # The supplier's last sync describes its catalog; a stock run (hourly, say)
+            # would otherwise hide a failed nightly sync behind its own "completed".
+            Supplier.objects.filter(pk=run.supplier_id).update(
+                last_synced_at=now,
+                last_sync_status=state,
+                last_sync_message=_status_message(run),
+            )
         # In this transaction, so a finished run always has its deliveries; never raises, and
         # sends only after the commit.
         webhooks_for_finished_run(run)

@@ -40,6 +40,9 @@ def plan_supplier(
     run = open_run(work.run_id)
     if run is None:
         return Outcome.skipped("run finished or stopped")
+    if run.kind != SyncRun.Kind.CATALOG:  # a stock run is planned from the catalog
+        error = f"sync #{run.pk} is a {run.kind} run: not planned here"
+        return Outcome.failed(error, permanent=True)
     supplier = run.supplier
     try:
         runs.run_mark_running(run)

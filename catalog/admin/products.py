@@ -112,7 +112,7 @@ class CategoryAdmin(ReadOnlyAdmin):
 
 class VariantInline(admin.TabularInline):
     model = Variant
-    fields = ("sku", "color", "size", "ean", "is_active", "stock", "prices", "images")
+    fields = ("sku", "color", "size", "ean", "is_active", "stock_level", "prices", "images")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -130,7 +130,7 @@ class VariantInline(admin.TabularInline):
         )
 
     @admin.display(description="Stock")
-    def stock(self, variant):
+    def stock_level(self, variant):  # not "stock": the admin would show the relation's str
         return stock_line(getattr(variant, "stock", None))
 
     @admin.display(description="Prices")

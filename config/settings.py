@@ -238,6 +238,10 @@ PROMIDATA_HTTP_ATTEMPTS = env.int("PROMIDATA_HTTP_ATTEMPTS", default=4)
 PROMIDATA_HTTP_BACKOFF_SECONDS = env.float("PROMIDATA_HTTP_BACKOFF_SECONDS", default=1.0)
 PROMIDATA_HTTP_BACKOFF_MAX_SECONDS = env.float("PROMIDATA_HTTP_BACKOFF_MAX_SECONDS", default=30.0)
 PROMIDATA_USER_AGENT = env.str("PROMIDATA_USER_AGENT", default="promidata-sync/0.1")
+# The stock service's URL of one variant, "{Sku}" standing for its URL-quoted SKU (the
+# Shopware plugin's form: https://stock.promidata.com/stockinfo/{Sku}). Empty: stock is off.
+# Its host is allowed like the import URL's, and checked by the same URL rules.
+PROMIDATA_STOCK_URL_TEMPLATE = env.str("PROMIDATA_STOCK_URL_TEMPLATE", default="")
 # Response size limits (bytes): a feed that sends more is refused, not read to the end.
 PROMIDATA_MAX_INDEX_BYTES = env.int("PROMIDATA_MAX_INDEX_BYTES", default=100 * 1024 * 1024)
 PROMIDATA_MAX_CATEGORIES_BYTES = env.int("PROMIDATA_MAX_CATEGORIES_BYTES", default=10 * 1024**2)
@@ -342,6 +346,8 @@ PROMIDATA_JOB_TIMEOUT_FAMILY = env.int("PROMIDATA_JOB_TIMEOUT_FAMILY", default=3
 PROMIDATA_JOB_TIMEOUT_IMAGE = env.int("PROMIDATA_JOB_TIMEOUT_IMAGE", default=120_000)
 # One webhook attempt (bounded by PROMIDATA_WEBHOOK_TIMEOUT_SECONDS itself), in ms.
 PROMIDATA_JOB_TIMEOUT_WEBHOOK = env.int("PROMIDATA_JOB_TIMEOUT_WEBHOOK", default=60_000)
+# Reading one family's stock levels (ms; a stock job of several families gets as many times it).
+PROMIDATA_JOB_TIMEOUT_STOCK = env.int("PROMIDATA_JOB_TIMEOUT_STOCK", default=120_000)
 # Retries of transient failures, with exponential backoff between these bounds (ms).
 PROMIDATA_JOB_MAX_RETRIES = env.int("PROMIDATA_JOB_MAX_RETRIES", default=5)
 PROMIDATA_JOB_RETRY_MIN_BACKOFF_MS = env.int("PROMIDATA_JOB_RETRY_MIN_BACKOFF_MS", default=5_000)
@@ -355,6 +361,8 @@ PROMIDATA_CONCURRENCY_IMAGES = env.int("PROMIDATA_CONCURRENCY_IMAGES", default=1
 # Webhook attempts at once: threads of the "webhooks" worker group, and of a process's own
 # sender (direct mode).
 PROMIDATA_CONCURRENCY_WEBHOOKS = env.int("PROMIDATA_CONCURRENCY_WEBHOOKS", default=2)
+# Threads of the "stock-sync" worker group (each reads one family's variants at a time).
+PROMIDATA_CONCURRENCY_STOCK = env.int("PROMIDATA_CONCURRENCY_STOCK", default=4)
 # The image stage's threads are shared out over this many processes: storing an image is
 # mostly Python work, which one process runs on one core at a time.
 PROMIDATA_PROCESSES_IMAGES = env.int("PROMIDATA_PROCESSES_IMAGES", default=2)

@@ -39,6 +39,8 @@ class SyncConfig:
     parse_concurrency: int = 2
     image_decode_concurrency: int = 2
     mass_deactivation_ratio: float = 0.5
+    # The stock service's URL of one variant ("{Sku}" in it); empty: stock is off.
+    stock_url_template: str = ""
 
     @classmethod
     def from_settings(cls, **overrides) -> SyncConfig:
@@ -65,13 +67,16 @@ class SyncConfig:
             parse_concurrency=max(1, settings.PROMIDATA_PARSE_CONCURRENCY),
             image_decode_concurrency=max(1, settings.PROMIDATA_IMAGE_DECODE_CONCURRENCY),
             mass_deactivation_ratio=settings.PROMIDATA_MASS_DEACTIVATION_RATIO,
+            stock_url_template=settings.PROMIDATA_STOCK_URL_TEMPLATE.strip(),
         )
         config = replace(config, **overrides)
-        if config.import_url and "allowed_hosts" not in overrides:
-            # The import URL's own host is always allowed, even when the list was set by hand.
-            host = urlsplit(config.import_url).hostname
-            if host:
-                config = replace(config, allowed_hosts=config.allowed_hosts | {host.lower()})
+        if "allowed_hosts" not in overrides:
+            # The import URL's and the stock service's own hosts are always allowed, even
+            # when the list was set by hand: they are configuration, like the list itself.
+            for url in (config.import_url, config.stock_url_template):
+                host = _host_of(url)
+                if host:
+                    config = replace(config, allowed_hosts=config.allowed_hosts | {host})
         return config
 
     @property
@@ -87,6 +92,13 @@ class SyncConfig:
             return None
         folder = Path(url2pathname(parts.path)).resolve().parent
         return folder.parent if folder.name == "Import" else folder
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower() if url else ""
+    except ValueError:  # a template the URL rules refuse later, with their own message
+        return ""
 
 
 def parse_networks(

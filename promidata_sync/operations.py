@@ -25,21 +25,34 @@ from promidata_sync.queue.broker import (
     ensure_in_process_worker,
     is_persistent,
 )
-from promidata_sync.queue.registry import QUEUE_NAMES, SUPPLIER
+from promidata_sync.queue.registry import QUEUE_NAMES, STOCK, SUPPLIER
 from promidata_sync.services import exclusions, reimport, runs
-from promidata_sync.services.direct import retry_items_direct, sync_direct, sync_supplier_direct
+from promidata_sync.services.direct import (
+    retry_items_direct,
+    sync_direct,
+    sync_stock_direct,
+    sync_supplier_direct,
+)
 from promidata_sync.services.feed_index import index_fetch, suppliers_ensure
 from promidata_sync.services.jobs import get_job_status
 from promidata_sync.services.run_owners import owner_is_gone, run_claim
+from promidata_sync.services.steps.supplier import pending_work
+from promidata_sync.services.stock import (
+    StockNotConfigured,
+    stock_run_plan,
+    stock_template_check,
+)
 from promidata_sync.services.work import SupplierWork, Work, items_work
 
 __all__ = [
+    "StockNotConfigured",
     "UnknownSupplier",
     "get_job_status",
     "get_queue_stats",
     "reimport_families",
     "retry_failed",
     "run_status",
+    "start_stock_sync",
     "start_sync",
     "stop_sync",
     "sync_supplier_direct",
@@ -215,6 +228,97 @@ def reimport_families(
     }
 
 
+def start_stock_sync(
+    supplier: Supplier | str | None = None,
+    use_queue: bool = True,
+    *,
+    trigger: str = SyncRun.Trigger.API,
+) -> dict:
+    """Read the stock levels of one supplier's active families, or of every active
+    supplier's: one stock run (kind "stock") per supplier, beside its catalog runs.
+
+    Queue mode plans each run here (one stock item per active family) and enqueues its
+    ``stock-sync`` jobs after the commit; direct mode runs them in this process. A supplier
+    with a stock run going gets that run back (``status: "already_running"``). Returns the
+    shape of ``start_sync``. Raises ``StockNotConfigured`` (stock is off: nothing created),
+    ``UnknownSupplier`` and ``BrokerUnavailable``. Reads no index: the catalog says which
+    families there are.
+    """
+    config = SyncConfig.from_settings()
+    stock_template_check(config)
+    if use_queue:
+        broker_check()
+    suppliers = _known_suppliers(supplier)
+    if not use_queue:
+        run_ids, errors = [], []
+        for each in suppliers:
+            try:
+                run = sync_stock_direct(each, config=config, trigger=trigger)
+            except runs.RunAlreadyActive as exc:
+                errors.append(f"{each.code}: skipped, stock run #{exc.run.pk} is still active")
+                continue
+            run_ids.append(run.pk)
+            if run.state != SyncRun.State.COMPLETED:
+                errors.append(f"{each.code}: stock run #{run.pk} {run.get_state_display()}")
+        return {
+            "success": not errors,
+            "mode": SyncRun.Mode.DIRECT,
+            "runs": run_ids,
+            "jobs": [],
+            "message": "; ".join(errors),
+        }
+    ensure_in_process_worker()
+    jobs, run_ids = [], []
+    for each in suppliers:
+        try:
+            run = runs.run_create(
+                supplier=each, trigger=trigger, mode=SyncRun.Mode.QUEUE, kind=SyncRun.Kind.STOCK
+            )
+        except runs.RunAlreadyActive as exc:
+            run_ids.append(exc.run.pk)
+            jobs.append(_job_row("", "already_running", exc.run.pk, each.code))
+            continue
+        if not is_persistent():
+            run_claim(run)
+        with transaction.atomic():
+            runs.run_mark_running(run)
+            stock_run_plan(run)
+            messages = dispatch.enqueue(pending_work(run))
+        if not messages:  # a supplier with no active family: nothing to wait for
+            runs.run_finish(run)
+        run_ids.append(run.pk)
+        jobs += [_job_row(m.message_id, "queued", run.pk, each.code) for m in messages]
+    return {
+        "success": True,
+        "mode": SyncRun.Mode.QUEUE,
+        "runs": run_ids,
+        "jobs": jobs,
+        "message": f"{len(run_ids)} stock run(s) started",
+    }
+
+
+def _known_suppliers(supplier: Supplier | str | None) -> list[Supplier]:
+    """The supplier named, or every active one; stock needs no index to find them."""
+    if isinstance(supplier, Supplier):
+        return [supplier]
+    if supplier is not None:
+        found = Supplier.objects.filter(code=supplier).first()
+        if found is None:
+            raise UnknownSupplier(f"unknown supplier {supplier!r}")
+        return [found]
+    return list(Supplier.objects.filter(is_active=True).order_by("code"))
+
+
+def _job_row(job_id: str, status: str, run_id: int, code: str) -> dict:
+    return {
+        "job_id": job_id,
+        "queue_name": STOCK.queue_name,
+        "status": status,
+        "run_id": run_id,
+        "supplier": code,
+    }
+
+
 def get_queue_stats(queue_name: str | None = None) -> dict:
     """Counts of one queue, or of all three with their sum under ``"total"``.
 
@@ -269,6 +373,8 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
     if not runs.run_retryable(run):
         return {"run_id": run.pk, "families": 0, "images": 0, "replanned": False, "jobs": []}
     replan = run.planned_at is None  # the supplier step itself failed (unreadable feed)
+    if replan and run.kind == SyncRun.Kind.STOCK:
+        stock_template_check(SyncConfig.from_settings())  # before reopening anything
     run = _reopen(run, mode=SyncRun.Mode.QUEUE if use_queue else SyncRun.Mode.DIRECT)
     if not use_queue or not is_persistent():
         run_claim(run)  # worked on in this process
@@ -277,12 +383,21 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
     with transaction.atomic():
         per_kind = dict(failed.values_list("kind").annotate(n=Count("id")))
         failed.update(state=SyncItem.State.PENDING)
-        runs.run_add(
-            run.pk,
-            families_failed=-per_kind.get(SyncItem.Kind.FAMILY, 0),
-            images_failed=-per_kind.get(SyncItem.Kind.IMAGE, 0),
+        uncounted: dict[str, int] = {}
+        for kind, n in per_kind.items():
+            failed_field = runs.ITEM_COUNTERS[SyncItem.Kind(kind)][2]
+            uncounted[failed_field] = uncounted.get(failed_field, 0) - n
+        runs.run_add(run.pk, **uncounted)
+    works: list[Work] = []
+    if replan and run.kind == SyncRun.Kind.STOCK:
+        stock_run_plan(run)  # a stock run is planned from the catalog, here
+        items = list(
+            run.items.filter(state=SyncItem.State.PENDING).values_list(
+                "kind", "key", "url", "token"
+            )
         )
-    works: list[Work] = [SupplierWork(run.pk)] if replan else []
+    elif replan:
+        works.append(SupplierWork(run.pk))
     works += items_work(run.pk, run.supplier_id, items)
     jobs = []
     if use_queue:
@@ -298,7 +413,7 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
         ]
     else:
         retry_items_direct(run, works)
-    families = sum(1 for kind, *_ in items if kind == SyncItem.Kind.FAMILY)
+    families = sum(1 for kind, *_ in items if kind != SyncItem.Kind.IMAGE)
     return {
         "run_id": run.pk,
         "families": families,
@@ -346,6 +461,7 @@ def run_status(run: SyncRun) -> dict:
         "supplier": run.supplier.code,
         "state": run.state,
         "mode": run.mode,
+        "kind": run.kind,
         "trigger": run.trigger,
         "families": {
             "total": run.families_total,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dramatiq
 from django.conf import settings
 
-from promidata_sync.queue.registry import FAMILY, IMAGE, SUPPLIER, WEBHOOK, Stage
+from promidata_sync.queue.registry import FAMILY, IMAGE, STOCK, SUPPLIER, WEBHOOK, Stage
 from promidata_sync.queue.runner import run_job, should_retry
 
 
@@ -36,3 +36,4 @@ sync_supplier = declare(SUPPLIER)
 sync_product_family = declare(FAMILY)
 upload_image = declare(IMAGE)
 deliver_webhook = declare(WEBHOOK)
+sync_stock = declare(STOCK)

@@ -16,7 +16,7 @@ from catalog.admin.rules import (
     ProtectedFieldsAdminMixin,
     VariantProtectedFieldInline,
 )
-from catalog.models import Category, PriceTier, Product, Variant, VariantMedia
+from catalog.models import Category, PriceTier, Product, StockLevel, Variant, VariantMedia
 from promidata_sync.admin.actions import reimport_products
 from promidata_sync.admin.family_files import download_url
 from promidata_sync.admin.permissions import OperateSyncAdminMixin
@@ -64,6 +64,23 @@ def price_lines(variant: Variant) -> str:
     )
 
 
+def stock_line(level: StockLevel | None) -> str:
+    """A variant's stock as the admin shows it: quantity and when read, and the last
+    read's problem if it failed (the quantity shown is then the last good one)."""
+    if level is None or (level.quantity is None and not level.error):
+        return muted("not read")
+    parts = [
+        format_html(
+            '{} <span class="pd-muted">read {}</span>',
+            "?" if level.quantity is None else f"{level.quantity:,}",
+            f"{level.read_at:%Y-%m-%d %H:%M}" if level.read_at else "never",
+        )
+    ]
+    if level.error:
+        parts.append(format_html("<span class='pd-error'>{}</span>", level.error))
+    return format_html_join(BR, "{}", ((p,) for p in parts))
+
+
 def variant_thumbnails(variant: Variant) -> str:
     """Thumbnails of a prefetched variant's images, main image first."""
     links = sorted(variant.media_links.all(), key=lambda link: link.position)
@@ -102,7 +119,7 @@ class CategoryAdmin(ReadOnlyAdmin):
 
 class VariantInline(admin.TabularInline):
     model = Variant
-    fields = ("sku", "color", "size", "ean", "is_active", "prices", "images")
+    fields = ("sku", "color", "size", "ean", "is_active", "stock_level", "prices", "images")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -115,7 +132,13 @@ class VariantInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related(*VARIANT_DETAILS)
+        return (
+            super().get_queryset(request).select_related("stock").prefetch_related(*VARIANT_DETAILS)
+        )
+
+    @admin.display(description="Stock")
+    def stock_level(self, variant):  # not "stock": the admin would show the relation's str
+        return stock_line(getattr(variant, "stock", None))
 
     @admin.display(description="Prices")
     def prices(self, variant):
@@ -163,6 +186,7 @@ class ProductAdmin(OperateSyncAdminMixin, ProtectedFieldsAdminMixin, ReadOnlyAdm
         ("sample_prices", "certificates", "forbidden_regions"),
         "extra",
         "is_active",
+        "stock_summary",
         "last_seen_at",
         "promidata_hash",
         "source",
@@ -170,6 +194,13 @@ class ProductAdmin(OperateSyncAdminMixin, ProtectedFieldsAdminMixin, ReadOnlyAdm
         "created_at",
         "updated_at",
     )
+
+    @admin.display(description="Stock (family total)")
+    def stock_summary(self, product):
+        if product.stock_read_at is None:
+            return muted("not read yet (manage.py promidata_stock)")
+        total = "no quantity" if product.stock_total is None else f"{product.stock_total:,}"
+        return f"{total}, read {product.stock_read_at:%Y-%m-%d %H:%M}"
 
     @admin.display(description="Feed files")
     def feed_files(self, product):

@@ -51,6 +51,7 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
     list_display = (
         "run_number",
         "supplier_code",
+        "kind",
         "trigger",
         "mode",
         "state_badge",
@@ -62,6 +63,7 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
     list_display_links = ("run_number",)
     list_filter = (
         "state",
+        "kind",
         "trigger",
         "mode",
         ("created_at", admin.DateFieldListFilter),
@@ -79,7 +81,7 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
             {
                 "fields": (
                     ("supplier_link", "state_badge"),
-                    ("trigger", "mode"),
+                    ("kind", "trigger", "mode"),
                     ("force", "refetch_all", "stop_requested"),
                 )
             },

@@ -28,6 +28,21 @@ class Error(BaseModel):
 
 
 # --- catalog: products ---------------------------------------------------------------------
+class FamilyStock(BaseModel):
+    total: int | None = Field(
+        description="Pieces on stock over the active variants with a known quantity; "
+        "null until stock was read (PROMIDATA_STOCK_URL_TEMPLATE)."
+    )
+    read_at: datetime | None = Field(description="When the stock stage last read it.")
+
+
+class VariantStock(BaseModel):
+    quantity: int | None = Field(
+        description="The stock service's OnStock, as last read (kept when a read fails)."
+    )
+    read_at: datetime | None = Field(description="When it was last confirmed (200 or 304).")
+
+
 class ProductSummary(BaseModel):
     id: int = Field(description="Stable row id; the list is ordered by it.")
     sku: str
@@ -40,6 +55,7 @@ class ProductSummary(BaseModel):
     brand: str
     variant_count: int
     image: str | None = Field(description="Absolute URL of the main image, if stored.")
+    stock: FamilyStock
     url: str = Field(description="Absolute URL of the whole product.")
 
 
@@ -153,6 +169,7 @@ class Variant(BaseModel):
     images: list[Image]
     prices: list[PriceTier] = Field(description="Every tier of every region.")
     print_positions: list[PrintPosition]
+    stock: VariantStock
 
 
 class Product(BaseModel):
@@ -179,6 +196,7 @@ class Product(BaseModel):
     certificates: dict[str, Any]
     forbidden_regions: list[Any]
     extra: dict[str, Any]
+    stock: FamilyStock
     variants: list[Variant]
 
 

@@ -47,6 +47,7 @@ from promidata_sync.queue.broker import (
 from promidata_sync.queue.leases import broker_lease
 from promidata_sync.queue.registry import SUPPLIER, WEBHOOK, stage_of_actor, stage_of_item_kind
 from promidata_sync.services import runs, webhooks
+from promidata_sync.services.stock import stock_run_plan
 from promidata_sync.services.work import SupplierWork, WebhookWork, Work, items_work
 
 log = logging.getLogger(__name__)
@@ -227,6 +228,11 @@ def _resume(run: SyncRun) -> tuple[int, int]:
             state=Job.State.FAILED, error=LOST, finished_at=timezone.now()
         )
     works: list[Work]
+    if run.planned_at is None and run.kind == SyncRun.Kind.STOCK:
+        # Its starter died between creating and planning it: a stock run is planned from
+        # the catalog, so plan it here (never by the supplier stage, which reads the index).
+        stock_run_plan(run)
+        run.planned_at = timezone.now()
     if run.planned_at is None:
         works = [] if (SUPPLIER.actor_name, str(run.pk)) in covered else [SupplierWork(run.pk)]
     else:

@@ -15,12 +15,14 @@ from dataclasses import dataclass, fields
 from django.conf import settings
 
 from promidata_sync.models import SyncItem
-from promidata_sync.services.steps import family, image, process_tools, supplier, webhook
+from promidata_sync.services.steps import family, image, process_tools, stock, supplier, webhook
 from promidata_sync.services.work import (
     IMAGE_BATCH,
+    STOCK_BATCH,
     FamilyWork,
     ImageWork,
     Outcome,
+    StockWork,
     SupplierWork,
     WebhookWork,
     Work,
@@ -129,6 +131,11 @@ def _image(work: ImageWork) -> Outcome:
     return image.sync_images(work, config=config, fetcher=fetcher)
 
 
+def _stock(work: StockWork) -> Outcome:
+    config, fetcher = process_tools()
+    return stock.sync_stock(work, config=config, fetcher=fetcher)
+
+
 SUPPLIER = Stage(
     queue_name="supplier-sync",
     actor_name="sync_supplier",
@@ -179,7 +186,20 @@ WEBHOOK = Stage(
     give_up=webhook.give_up,
 )
 
-STAGES: tuple[Stage, ...] = (SUPPLIER, FAMILY, IMAGE, WEBHOOK)
+STOCK = Stage(
+    queue_name="stock-sync",
+    actor_name="sync_stock",
+    work=StockWork,
+    key_argument="family_skus",
+    concurrency_setting="PROMIDATA_CONCURRENCY_STOCK",
+    time_limit_setting="PROMIDATA_JOB_TIMEOUT_STOCK",
+    step=_stock,
+    give_up=stock.give_up,
+    item_kind=SyncItem.Kind.STOCK,
+    batch_size=STOCK_BATCH,
+)
+
+STAGES: tuple[Stage, ...] = (SUPPLIER, FAMILY, IMAGE, WEBHOOK, STOCK)
 QUEUE_NAMES: tuple[str, ...] = tuple(s.queue_name for s in STAGES)
 _BY_ACTOR = {s.actor_name: s for s in STAGES}
 _BY_WORK = {s.work: s for s in STAGES}

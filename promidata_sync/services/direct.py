@@ -26,7 +26,7 @@ from promidata_sync.conf import SyncConfig
 from promidata_sync.errors import describe
 from promidata_sync.feed import ImportIndex
 from promidata_sync.fetching import Fetcher
-from promidata_sync.models import SyncRun
+from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.services import runs
 from promidata_sync.services.feed_index import (
     FeedUnreadable,
@@ -36,13 +36,23 @@ from promidata_sync.services.feed_index import (
 )
 from promidata_sync.services.media import image_validators, images_missing_for_supplier
 from promidata_sync.services.run_owners import run_claim
+from promidata_sync.services.steps import failure
 from promidata_sync.services.steps import family as family_step
 from promidata_sync.services.steps import image as image_step
+from promidata_sync.services.steps import stock as stock_step
 from promidata_sync.services.steps import supplier as supplier_step
+from promidata_sync.services.stock import (
+    FamilyToRead,
+    StockNotConfigured,
+    families_to_read,
+    stock_run_plan,
+    stock_template_check,
+)
 from promidata_sync.services.work import (
     FamilyWork,
     ImageWork,
     Outcome,
+    StockWork,
     SupplierWork,
     Work,
     image_batches,
@@ -263,15 +273,55 @@ def retry_items_direct(run: SyncRun, works: list[Work]) -> SyncRun:
         if planned.status == "failed":
             return runs.run_finish(run, failed_reason=planned.error)
         follow_ups += planned.follow_ups
-    elif not run.skus:
+    elif run.kind == SyncRun.Kind.CATALOG and not run.skus:
         # As a full sync does: images earlier runs could not store come along.
         follow_ups += image_batches(run.pk, images_missing_for_supplier(run.supplier_id))
     driver.drive(follow_ups)
     return runs.run_finish(run)
 
 
+def sync_stock_direct(
+    supplier: Supplier,
+    *,
+    run: SyncRun | None = None,
+    config: SyncConfig | None = None,
+    fetcher: Fetcher | None = None,
+    trigger: str = SyncRun.Trigger.COMMAND,
+    progress: Progress | None = None,
+) -> SyncRun:
+    """Read the stock of every active family of ``supplier`` in this process (a stock run)
+    and return the finished run: the same stock step as the queue's, driven here.
+
+    Raises ``StockNotConfigured`` before creating anything when stock is off, and
+    ``RunAlreadyActive`` when the supplier has a stock run going. Anything else finishes the
+    run as failed, with the reason.
+    """
+    config = config or SyncConfig.from_settings()
+    stock_template_check(config)
+    fetcher = fetcher or Fetcher(config)
+    if run is None:
+        run = runs.run_create(
+            supplier=supplier, trigger=trigger, mode=SyncRun.Mode.DIRECT, kind=SyncRun.Kind.STOCK
+        )
+    run_claim(run)
+    driver = DirectDriver(run, config=config, fetcher=fetcher, progress=progress)
+    try:
+        runs.run_mark_running(run)
+        stock_run_plan(run)
+        driver.drive(supplier_step.pending_work(run))
+    except Exception as exc:
+        if not isinstance(exc, StockNotConfigured):
+            log.exception("stock run #%s of supplier %s stopped by an error", run.pk, supplier.code)
+        return runs.run_finish(run, failed_reason=describe(exc))
+    except KeyboardInterrupt:
+        runs.run_set(run.pk, stop_requested=True)
+        runs.run_finish(run)
+        raise
+    return runs.run_finish(run)
+
+
 class DirectDriver:
-    """Drives the family and image steps of one run: fetches in threads, writes here."""
+    """Drives the family, image and stock steps of one run: fetches in threads, writes here."""
 
     def __init__(
         self,
@@ -289,13 +339,18 @@ class DirectDriver:
         self.stopped = _StopCheck(run.pk)
 
     def drive(self, works) -> None:
-        """Run the families among ``works``, then every image they and ``works`` name."""
+        """Run the families among ``works``, then every image they and ``works`` name, then
+        the stock reads among ``works``."""
         families = [w for w in works if isinstance(w, FamilyWork)]
+        stock = [sku for w in works if isinstance(w, StockWork) for sku in w.family_skus]
         images = dict.fromkeys(_urls(works))
-        for outcome in self._families(families):
+        # A stock run has stock work only: no empty family and image phases for it.
+        for outcome in self._families(families) if families or not stock else ():
             images.update(dict.fromkeys(_urls(outcome.follow_ups)))
-        if not self.stopped():
+        if not self.stopped() and (images or not stock):
             self._images(list(images))
+        if not self.stopped() and stock:
+            self._stock(stock)
 
     def settle(self, work: Work, outcome: Outcome) -> None:
         """A failure is final in direct mode: record it on its item now."""
@@ -304,6 +359,7 @@ class DirectDriver:
                 SupplierWork: supplier_step,
                 FamilyWork: family_step,
                 ImageWork: image_step,
+                StockWork: stock_step,
             }[type(work)]
             step.give_up(work, outcome.error, permanent=outcome.permanent)
 
@@ -345,6 +401,37 @@ class DirectDriver:
                 self.run.pk, url, image, error, config=self.config, fetcher=self.fetcher
             )
             self.settle(ImageWork(run_id=self.run.pk, urls=(url,)), outcome)
+            self.progress.advance()
+        self.progress.finish()
+
+    def _stock(self, skus: list[str]) -> None:
+        """Every family's variants read in threads (a family per thread), written here."""
+        todo = list(runs.items_to_do(self.run.pk, kind=SyncItem.Kind.STOCK, keys=skus))
+        found = families_to_read(self.run, todo)
+        self.progress.start(f"{self.supplier.code} stock", len(todo))
+
+        def fetch(sku: str):
+            family = found.get(sku)
+            if family is None:
+                return None
+            return stock_step.fetch_stock(family, config=self.config, fetcher=self.fetcher)
+
+        for sku, readings, error in bounded_map(
+            fetch, todo, concurrency=self.config.fetch_concurrency, should_stop=self.stopped
+        ):
+            family: FamilyToRead | None = found.get(sku)
+            if error is not None:  # fetch_stock never raises; a bug would land here
+                outcome = failure(f"stock of {sku}", error)
+            else:
+                outcome = stock_step.family_outcome(
+                    self.run,
+                    sku,
+                    family,
+                    config=self.config,
+                    fetcher=self.fetcher,
+                    readings=readings,
+                )
+            self.settle(StockWork(run_id=self.run.pk, family_skus=(sku,)), outcome)
             self.progress.advance()
         self.progress.finish()
 

@@ -36,13 +36,14 @@ from catalog.models import (
     PrintPosition,
     PrintPositionImage,
     Product,
+    StockLevel,
     Variant,
     VariantMedia,
 )
 from promidata_sync.services.html_sanitise import sanitise_texts
 
 # Bump when the document's shape or rendering changes: every ETag changes with it.
-DOCUMENT_VERSION = "1"
+DOCUMENT_VERSION = "2"  # 2: stock levels
 TIER_FIELDS = ("region", "kind", "min_quantity", "price", "currency", "on_request")
 
 
@@ -91,7 +92,9 @@ def product_etag(product: Product, *, base: str = "") -> str:
     304 saves): the product's ``updated_at`` (every family write, deactivation and image
     arrival moves it), its variants' count and latest ``updated_at``, its stored images (the
     image stage bumps ``updated_at`` only after its commit), the supplier and category shown,
-    the storage's URL and the request's host (URLs are absolute), and ``DOCUMENT_VERSION``
+    the family's stock total and read time (the stock stage moves the time with every
+    write of its variants' stock), the storage's URL and the request's host (URLs are
+    absolute), and ``DOCUMENT_VERSION``
     with the sanitiser's version (a new release may render the same rows differently).
     Two queries.
     """
@@ -116,6 +119,9 @@ def product_etag(product: Product, *, base: str = "") -> str:
         product.supplier.code,
         product.supplier.name,
         product.category.key if product.category else "",
+        # The stock stage moves stock_read_at whenever it writes a variant's stock.
+        product.stock_total,
+        product.stock_read_at.isoformat() if product.stock_read_at else "",
         *variants.values(),
         *position_images.values(),
     )
@@ -195,6 +201,12 @@ def product_document(product: Product, absolute_url: Callable[[str], str]) -> di
         lambda row: image(*row),
     )
     positions = _print_positions(pid, image)
+    stock = {
+        vid: {"quantity": quantity, "read_at": read_at}
+        for vid, quantity, read_at in StockLevel.objects.filter(
+            variant__product_id=pid
+        ).values_list("variant_id", "quantity", "read_at")
+    }
     return {
         "sku": product.sku,
         "supplier": product.supplier.code,
@@ -219,11 +231,26 @@ def product_document(product: Product, absolute_url: Callable[[str], str]) -> di
         "certificates": product.certificates,
         "forbidden_regions": product.forbidden_regions,
         "extra": product.extra,
+        "stock": product_stock(product.stock_total, product.stock_read_at),
         "variants": [
-            _variant_document(v, tiers.get(v.pk, []), images.get(v.pk, []), positions.get(v.pk))
+            {
+                **_variant_document(
+                    v, tiers.get(v.pk, []), images.get(v.pk, []), positions.get(v.pk)
+                ),
+                "stock": stock.get(v.pk, NO_STOCK),
+            }
             for v in variants
         ],
     }
+
+
+NO_STOCK = {"quantity": None, "read_at": None}
+
+
+def product_stock(total: int | None, read_at) -> dict:
+    """A family's stock as the API shows it: the total over its active variants that have
+    a quantity, and when it was last read (both null until the stock stage ran)."""
+    return {"total": total, "read_at": read_at}
 
 
 def _variant_document(variant: Variant, prices, images, positions) -> dict:

@@ -21,6 +21,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from catalog.models import Category, Media, Product, Variant, VariantMedia
+from promidata_sync.services.product_detail import product_stock
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ def product_page(
             "brand",
             "variant_count",
             "main_image",
+            "stock_total",
+            "stock_read_at",
         )[: limit + 1]
     )
     storage = Media._meta.get_field("file").storage
@@ -88,6 +91,7 @@ def product_page(
             "brand": row["brand"],
             "variant_count": row["variant_count"],
             "image": absolute_url(storage.url(row["main_image"])) if row["main_image"] else None,
+            "stock": product_stock(row["stock_total"], row["stock_read_at"]),
         }
         for row in rows[:limit]
     ]

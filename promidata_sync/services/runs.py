@@ -2,7 +2,7 @@
 
 Counters are bumped with ``F()`` updates so that any number of processes can report into one
 run without lost updates. ``run_finish`` is the only place that decides a run's final state and
-writes the supplier's last sync status.
+writes the supplier's last sync status (of catalog runs only: a stock run leaves it alone).
 """
 
 from __future__ import annotations
@@ -174,6 +174,8 @@ def run_set(run_id: int, **values) -> None:
 ITEM_COUNTERS = {
     SyncItem.Kind.FAMILY: ("families_total", "families_done", "families_failed"),
     SyncItem.Kind.IMAGE: ("images_total", "images_done", "images_failed"),
+    # A stock run's items are its families: it counts them as a catalog run counts its own.
+    SyncItem.Kind.STOCK: ("families_total", "families_done", "families_failed"),
 }
 IN_BATCH = 1000
 
@@ -363,7 +365,8 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
         run.save(update_fields=["state", "finished_at", "started_at", "summary", "message"])
         if run.kind == SyncRun.Kind.CATALOG and not run.skus:
             # The supplier's status tells its last full catalog sync: a re-import of a few
-            # families, or a stock run, says nothing about the rest of its catalog.
+            # families says nothing about the rest of its catalog, and a stock run (hourly,
+            # say) would otherwise hide a failed nightly sync behind its own "completed".
             Supplier.objects.filter(pk=run.supplier_id).update(
                 last_synced_at=now,
                 last_sync_status=state,

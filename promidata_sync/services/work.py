@@ -81,7 +81,35 @@ class WebhookWork:
     delivery_id: int
 
 
-Work = SupplierWork | FamilyWork | ImageWork | WebhookWork
+@dataclass(frozen=True)
+class StockWork:
+    """Read the stock levels of a few families of a stock run (each family its own item).
+
+    A family's variants are read one request each, so a job of ``STOCK_BATCH`` families
+    costs a few dozen small requests: enough to spread the job's own cost, small enough
+    that a retry redoes little.
+    """
+
+    run_id: int
+    family_skus: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "family_skus", tuple(self.family_skus))  # kwargs hold a list
+
+
+STOCK_BATCH = 5
+
+
+def stock_batches(run_id: int, skus: Iterable[str], size: int = STOCK_BATCH) -> list[StockWork]:
+    """``skus`` (each once, in order) as stock work of at most ``size`` families."""
+    unique = list(dict.fromkeys(skus))
+    return [
+        StockWork(run_id=run_id, family_skus=tuple(unique[i : i + size]))
+        for i in range(0, len(unique), size)
+    ]
+
+
+Work = SupplierWork | FamilyWork | ImageWork | WebhookWork | StockWork
 
 
 def work_fields(work: Work) -> dict[str, Any]:
@@ -91,11 +119,12 @@ def work_fields(work: Work) -> dict[str, Any]:
 
 def items_work(
     run_id: int, supplier_id: int, items: Iterable[tuple[str, str, str, str]]
-) -> list[FamilyWork | ImageWork]:
+) -> list[FamilyWork | ImageWork | StockWork]:
     """The work that finishes ``(kind, key, url, token)`` items of a run: one per family,
-    images in batches; the index item needs none."""
-    families: list[FamilyWork | ImageWork] = []
+    images and stock reads in batches; the index item needs none."""
+    families: list[FamilyWork | ImageWork | StockWork] = []
     images: list[str] = []
+    stock: list[str] = []
     for kind, key, url, token in items:
         if kind == SyncItem.Kind.FAMILY:
             families.append(
@@ -105,7 +134,9 @@ def items_work(
             )
         elif kind == SyncItem.Kind.IMAGE:
             images.append(url)
-    return [*families, *image_batches(run_id, images)]
+        elif kind == SyncItem.Kind.STOCK:
+            stock.append(key)
+    return [*families, *image_batches(run_id, images), *stock_batches(run_id, stock)]
 
 
 Status = Literal["done", "skipped", "failed", "later"]

@@ -44,7 +44,15 @@ def test_in_memory_broker_queues_workers_and_active_runs(operator_client):
     assert response.status_code == 200
     assert "In-memory broker (REDIS_URL is not set)" in html
     rows = {row["name"]: row["counts"] for row in response.context["queue_rows"]}
-    assert set(rows) == {"supplier-sync", "product-family", "image-upload", "webhooks", "total"}
+    # Every stage of the registry has its row (the stock stage came with one entry there).
+    assert set(rows) == {
+        "supplier-sync",
+        "product-family",
+        "image-upload",
+        "webhooks",
+        "stock-sync",
+        "total",
+    }
     assert rows["image-upload"][4] == 1  # failed
     assert "worker-1:4242:live" in html and "worker-1:4243:gone" not in html
     assert "Workers seen in the last 60 seconds (1)" in html
@@ -67,7 +75,7 @@ def test_reachable_redis(operator_client, settings):
     html = response.content.decode()
     assert "Redis reachable" in html
     assert "queued jobs wait until one runs" in html  # no worker
-    assert len(response.context["queue_rows"]) == 5  # four queues and the total
+    assert len(response.context["queue_rows"]) == 6  # five queues and the total
 
 
 def test_the_admin_index_links_the_dashboard(operator_client):

@@ -240,6 +240,7 @@ def test_queue_statistics(api):
         "product-family",
         "image-upload",
         "webhooks",
+        "stock-sync",
     }
     assert everything["total"]["completed"] == 1
     assert one["queue_name"] == "image-upload" and one["completed"] == 1

@@ -1,7 +1,7 @@
 """``manage.py promidata_workers [--queues ...]``: run and supervise the worker groups.
 
 One process per stage of the registry (``queue.registry``), with its configured threads
-(PROMIDATA_CONCURRENCY_SUPPLIER/FAMILIES/IMAGES/WEBHOOKS). A crashed group is restarted;
+(PROMIDATA_CONCURRENCY_SUPPLIER/FAMILIES/IMAGES/WEBHOOKS/STOCK). A crashed group is restarted;
 SIGTERM/SIGINT stop every group gracefully. Use ``--queues`` to run a subset, so stages can be
 scaled on separate machines. Every
 PROMIDATA_RECONCILE_INTERVAL_SECONDS the supervisor also runs the reconciler, which finishes

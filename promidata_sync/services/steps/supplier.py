@@ -22,6 +22,7 @@ from promidata_sync.services.work import (
     FamilyWork,
     ImageWork,
     Outcome,
+    StockWork,
     SupplierWork,
     items_work,
 )
@@ -39,6 +40,9 @@ def plan_supplier(
     run = open_run(work.run_id)
     if run is None:
         return Outcome.skipped("run finished or stopped")
+    if run.kind != SyncRun.Kind.CATALOG:  # a stock run is planned from the catalog
+        error = f"sync #{run.pk} is a {run.kind} run: not planned here"
+        return Outcome.failed(error, permanent=True)
     supplier = run.supplier
     try:
         runs.run_mark_running(run)
@@ -77,11 +81,14 @@ def plan_supplier(
     )
 
 
-def pending_work(run: SyncRun) -> list[FamilyWork | ImageWork]:
-    """The work that finishes the run's pending items: families first, then images."""
-    pending = run.items.filter(
-        state=SyncItem.State.PENDING, kind__in=[SyncItem.Kind.FAMILY, SyncItem.Kind.IMAGE]
-    ).order_by("kind", "pk")  # "family" < "image": families first
+def pending_work(run: SyncRun) -> list[FamilyWork | ImageWork | StockWork]:
+    """The work that finishes the run's pending items: families first, then images (a
+    stock run has stock items only)."""
+    pending = (
+        run.items.filter(state=SyncItem.State.PENDING)
+        .exclude(kind=SyncItem.Kind.INDEX)
+        .order_by("kind", "pk")  # "family" < "image": families first
+    )
     return items_work(
         run.pk, run.supplier_id, pending.values_list("kind", "key", "url", "token").iterator()
     )

@@ -234,3 +234,22 @@ def test_a_queue_sync_of_every_supplier_on_an_unreadable_feed_still_mails(
     assert "HTTP 503" in mail.subject
     assert not SyncRun.objects.exists()
     assert Notification.objects.get().key.startswith("feed:")
+
+
+def test_a_refused_mass_deactivation_mails_once(feed, feed_server, sync_config, smtp):
+    make_rule(["deactivation.refused"])
+    assert sync() == 0
+    lines = feed.import_txt(feed_server.base_url).decode().splitlines()
+    kept = [lines[0], *[line for line in lines[1:] if "/A100-" not in line]]
+    kept.append(next(line for line in lines[1:] if "/A100-" in line))  # 1 of A100's 6 left
+    feed_server.replace(import_path(feed_server), ("\n".join(kept) + "\n").encode())
+
+    sync()
+    settle()
+
+    [mail] = smtp.wait_for(1)
+    run = SyncRun.objects.filter(supplier__code="A100").latest("pk")
+    assert run.deactivation_refused
+    assert mail.subject == f"[promidata-sync] A100: sync #{run.pk} refused a mass deactivation"
+    assert "none was deactivated" in mail.body
+    assert_no_secret(mail.body, feed_server)

@@ -321,6 +321,26 @@ PROMIDATA_WEBHOOK_BACKOFF_MAX_SECONDS = env.float(
     "PROMIDATA_WEBHOOK_BACKOFF_MAX_SECONDS", default=3600.0
 )
 
+# --- Notifications (docs/notifications.md) ---------------------------------------------------
+# E-mail of the notification rules: smtp://user:password@host:25, smtp+tls://…:587 or
+# smtp+ssl://…:465 (percent-encode an @ in the password), consolemail:// to print them.
+# Unset: nothing is sent and each message records "e-mail is not configured".
+_email = env.email_url("EMAIL_URL", default="dummymail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+# Seconds one SMTP conversation may take: a mail server that hangs never holds up a worker.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="promidata-sync@localhost")
+# This site's address (https://sync.example.com), for links to run pages in messages.
+PROMIDATA_SITE_URL = env.str("PROMIDATA_SITE_URL", default="").rstrip("/")
+# Attempts at one notification before it stays failed (the admin's "Send again" adds one).
+PROMIDATA_NOTIFY_MAX_ATTEMPTS = env.int("PROMIDATA_NOTIFY_MAX_ATTEMPTS", default=5)
+
 # --- Queue (Dramatiq) -------------------------------------------------------------------------
 # With REDIS_URL (redis:// or rediss://) the queues live in Redis and any number of worker
 # machines share them. Without it, an in-memory broker with an in-process worker: queue mode

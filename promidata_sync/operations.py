@@ -16,6 +16,7 @@ from django.db.models import Count
 
 from catalog.models import Supplier
 from promidata_sync.conf import SyncConfig
+from promidata_sync.errors import describe
 from promidata_sync.fetching import Fetcher
 from promidata_sync.models import Job, SyncItem, SyncRun
 from promidata_sync.queue import dispatch
@@ -33,8 +34,9 @@ from promidata_sync.services.direct import (
     sync_stock_direct,
     sync_supplier_direct,
 )
-from promidata_sync.services.feed_index import index_fetch, suppliers_ensure
+from promidata_sync.services.feed_index import FeedUnreadable, index_fetch, suppliers_ensure
 from promidata_sync.services.jobs import get_job_status
+from promidata_sync.services.notifications import notify_feed_unreadable
 from promidata_sync.services.run_owners import owner_is_gone, run_claim
 from promidata_sync.services.steps.supplier import pending_work
 from promidata_sync.services.stock import (
@@ -132,7 +134,12 @@ def _suppliers_for(supplier: Supplier | str | None) -> list[Supplier]:
 def _discover_suppliers() -> None:
     """Create the suppliers Import.txt names (a new profile has none stored yet)."""
     config = SyncConfig.from_settings()
-    index = index_fetch(config=config, fetcher=Fetcher(config))
+    try:
+        index = index_fetch(config=config, fetcher=Fetcher(config))
+    except FeedUnreadable as exc:
+        # No run exists yet to say so: the operator is told all the same, then the caller.
+        notify_feed_unreadable(describe(exc))
+        raise
     suppliers_ensure(index.supplier_codes())
 
 

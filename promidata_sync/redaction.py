@@ -142,6 +142,8 @@ def known_secrets() -> tuple[str, ...]:
             return ()
         storage = settings.STORAGES.get("default", {}).get("OPTIONS", {})
         databases = tuple(db.get("PASSWORD") or "" for db in settings.DATABASES.values())
+        # The SMTP password is one more password to hide (passed with the databases').
+        databases += (getattr(settings, "EMAIL_HOST_PASSWORD", "") or "",)
         return _secrets_of(
             settings.PROMIDATA_IMPORT_URL,
             settings.REDIS_URL,

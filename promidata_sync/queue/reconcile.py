@@ -14,7 +14,9 @@ work on them:
   ever. Job records of lost messages are marked failed, saying so.
 
 Webhook deliveries still pending that long after they were due are sent again too (enqueued
-with Redis, sent in this process without).
+with Redis, sent in this process without), and so are notifications whose e-mail failed or
+was lost (``notifications.notifications_send_due``, with backoff). A resumed run is told once
+("run.reconciled").
 
 The reconciler is part of the pipeline, not a side path: what it re-sends is the same work
 records the steps return (``services.work.items_work``), through the same dispatch
@@ -46,7 +48,7 @@ from promidata_sync.queue.broker import (
 )
 from promidata_sync.queue.leases import broker_lease
 from promidata_sync.queue.registry import SUPPLIER, WEBHOOK, stage_of_actor, stage_of_item_kind
-from promidata_sync.services import runs, webhooks
+from promidata_sync.services import notifications, runs, webhooks
 from promidata_sync.services.stock import stock_run_plan
 from promidata_sync.services.work import SupplierWork, WebhookWork, Work, items_work
 
@@ -76,6 +78,7 @@ class ReconcileReport:
     jobs_lost: int = 0
     jobs_released: int = 0
     webhooks_resumed: int = 0
+    notifications_sent: int = 0
     skipped: str = ""  # why nothing was done (another reconciler holds the lease)
 
     def __str__(self) -> str:
@@ -116,6 +119,8 @@ def reconcile(*, stalled_after_seconds: float | None = None) -> ReconcileReport:
             report.jobs_released = _release_stale_jobs()
             _resume_stalled(report, stalled_after)
         report.webhooks_resumed = _resume_webhooks(stalled_after)
+        # Notifications whose send failed or was lost (bounded, never raises).
+        report.notifications_sent = notifications.notifications_send_due()
     if (
         report.runs_reaped
         or report.runs_resumed
@@ -252,6 +257,9 @@ def _resume(run: SyncRun) -> tuple[int, int]:
             run.pk,
             f"{timezone.now():%Y-%m-%d %H:%M:%S %Z}: {STALLED_NOTE} "
             f"and enqueued {len(works)} job(s) again ({len(lost)} lost)",
+        )
+        notifications.notify_run_reconciled(
+            run, f"the reconciler enqueued {len(works)} job(s) again ({len(lost)} lost)"
         )
     if not works and runs.run_finish_if_complete(run.pk):
         log.info("reconciler: sync #%s had nothing pending and is finished", run.pk)

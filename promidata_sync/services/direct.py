@@ -35,6 +35,7 @@ from promidata_sync.services.feed_index import (
     suppliers_ensure,
 )
 from promidata_sync.services.media import image_validators, images_missing_for_supplier
+from promidata_sync.services.notifications import notify_feed_unreadable
 from promidata_sync.services.run_owners import run_claim
 from promidata_sync.services.steps import failure
 from promidata_sync.services.steps import family as family_step
@@ -140,6 +141,8 @@ def sync_direct(
             log.exception("direct sync could not start")
         report.index_error = describe(exc)
         _fail_requested_runs(report, codes, trigger, force, skus or {})
+        if isinstance(exc, FeedUnreadable) and not report.runs:  # else each run says so
+            notify_feed_unreadable(report.index_error)
         report.seconds = time.monotonic() - started
         return report
     for supplier, error in selected:

@@ -17,6 +17,7 @@ from catalog.models import Supplier
 from promidata_sync.feed.limits import WARNINGS_KEPT
 from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.redaction import sanitize_message
+from promidata_sync.services.notifications import notifications_for_finished_run
 from promidata_sync.services.run_owners import owner_is_gone
 from promidata_sync.services.unique_rows import unique_row
 from promidata_sync.services.webhooks import webhooks_for_finished_run
@@ -341,7 +342,8 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
 
     ``failed_reason`` marks a run that could not do its job at all (unreadable feed).
     Idempotent: finishing a finished run changes nothing. Records the run's webhook
-    deliveries (``webhooks.webhooks_for_finished_run``), sent after the commit.
+    deliveries (``webhooks.webhooks_for_finished_run``) and notifications
+    (``notifications.notifications_for_finished_run``), sent after the commit.
     """
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().get(pk=run.pk)
@@ -375,6 +377,7 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
         # In this transaction, so a finished run always has its deliveries; never raises, and
         # sends only after the commit.
         webhooks_for_finished_run(run)
+        notifications_for_finished_run(run, failed_reason=failed_reason)
     log.info("sync #%s of supplier %s finished: %s", run.pk, run.supplier_id, state)
     return run
 

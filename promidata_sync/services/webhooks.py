@@ -234,6 +234,7 @@ def run_payload(event: str, event_id: uuid.UUID, run: SyncRun, changes) -> dict:
         "occurred_at": _iso(run.finished_at or timezone.now()),
         "run": {
             "id": run.pk,
+            "kind": run.kind,
             "state": run.state,
             "trigger": run.trigger,
             "mode": run.mode,
@@ -249,6 +250,54 @@ def run_payload(event: str, event_id: uuid.UUID, run: SyncRun, changes) -> dict:
             "url": f"/api/catalog/changes/?since={changes.first - 1}" if changes else None,
         },
     }
+
+
+def webhooks_for_notification(event: str, *, run: SyncRun | None, notification: dict) -> list[int]:
+    """Record one delivery of the notification ``event`` (``services.notifications``) per
+    active endpoint subscribed to it; the body is a run event's (or, without a run, its
+    ``run`` and ``supplier`` are null) plus ``notification`` (key, subject, text). Call it
+    in the transaction that creates the notification: its unique ``(event, key)`` is what
+    makes this once (a daily summary has no run for this table's own constraint to hold).
+    Sends after the commit."""
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(is_active=True).only("id", "events")
+        if isinstance(endpoint.events, list) and event in endpoint.events
+    ]
+    rows = []
+    for endpoint in endpoints:
+        event_id = uuid.uuid4()
+        if run is not None:
+            payload = run_payload(event, event_id, run, None)
+        else:
+            payload = {
+                "event": event,
+                "event_id": str(event_id),
+                "occurred_at": _iso(timezone.now()),
+                "run": None,
+                "supplier": None,
+            }
+        payload["notification"] = notification
+        rows.append(
+            WebhookDelivery(
+                endpoint=endpoint,
+                event=event,
+                event_id=event_id,
+                run_id=run.pk if run else None,
+                payload=payload,
+                next_attempt_at=timezone.now(),
+            )
+        )
+    WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    ids = list(
+        WebhookDelivery.objects.filter(event_id__in=[r.event_id for r in rows]).values_list(
+            "pk", flat=True
+        )
+    )
+    if ids:
+        queued = run is not None and run.mode == SyncRun.Mode.QUEUE
+        transaction.on_commit(lambda: _dispatch(ids, queued=queued), robust=True)
+    return ids
 
 
 def delivery_ping(endpoint: WebhookEndpoint) -> WebhookDelivery:

@@ -18,6 +18,7 @@ def test_healthy_without_redis(client):
         "status": "ok",
         "database": "ok",
         "redis": "not configured",
+        "rabbitmq": "not configured",
         "workers": 0,
         "workers_window_seconds": 60,
         "problems": [],

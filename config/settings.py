@@ -207,6 +207,9 @@ LOGGING = {
             "propagate": False,
         },
         "django": {"level": "WARNING"},
+        # pika logs every failed connect with socket reprs; Dramatiq and broker_check already
+        # say it in one line each.
+        "pika": {"level": "CRITICAL"},
     },
 }
 

@@ -81,11 +81,9 @@ def broker_check() -> None:
             return
     except Exception as exc:
         setting = "REDIS_URL" if isinstance(broker, RedisBroker) else "BROKER_URL"
+        detail = redact(f"{type(exc).__name__}: {exc}".rstrip(": "))
         raise BrokerUnavailable(
-            redact(
-                f"{broker_location()} is unreachable ({type(exc).__name__}: {exc}); "
-                f"is it running and is {setting} right?"
-            )
+            f"{broker_location()} is unreachable ({detail}); is it running and is {setting} right?"
         ) from None
 
 

@@ -208,6 +208,9 @@ LOGGING = {
             "propagate": False,
         },
         "django": {"level": "WARNING"},
+        # pika logs every failed connect with socket reprs; Dramatiq and broker_check already
+        # say it in one line each.
+        "pika": {"level": "CRITICAL"},
     },
 }
 
@@ -360,6 +363,26 @@ if REDIS_URL:
         raise ImproperlyConfigured(
             f"REDIS_URL {masked_redis_url(REDIS_URL)} is not a redis://, rediss:// or unix:// URL"
         )
+# BROKER_URL (amqp:// or amqps://) selects RabbitMQ instead (docs/brokers.md); REDIS_URL may
+# then stay set for the results store, but the queues and leases no longer use it.
+BROKER_URL = env.str("BROKER_URL", default="")
+if BROKER_URL:
+    try:
+        _amqp = urlsplit(BROKER_URL)
+        _amqp.port  # noqa: B018  (raises for a malformed port)
+    except ValueError:
+        _amqp = None
+    if _amqp is None or _amqp.scheme not in ("amqp", "amqps") or not _amqp.hostname:
+        from django.core.exceptions import ImproperlyConfigured
+
+        from promidata_sync.redaction import masked_redis_url
+
+        raise ImproperlyConfigured(
+            f"BROKER_URL {masked_redis_url(BROKER_URL)} is not an amqp:// or amqps:// URL "
+            "with a host (for Redis, set REDIS_URL instead)"
+        )
+# "rabbitmq", "redis" or "memory": which of the three brokers the settings below configure.
+BROKER_KIND = "rabbitmq" if BROKER_URL else ("redis" if REDIS_URL else "memory")
 # Job time limits in milliseconds (the old system's BULLMQ_JOB_TIMEOUT_* values).
 PROMIDATA_JOB_TIMEOUT_SUPPLIER = env.int("PROMIDATA_JOB_TIMEOUT_SUPPLIER", default=1_800_000)
 PROMIDATA_JOB_TIMEOUT_FAMILY = env.int("PROMIDATA_JOB_TIMEOUT_FAMILY", default=300_000)
@@ -405,19 +428,25 @@ PROMIDATA_WORKER_HOSTNAME = (
 PROMIDATA_BROKER_MAINTENANCE_CHANCE = env.int("PROMIDATA_BROKER_MAINTENANCE_CHANCE", default=1000)
 
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
+_BROKER_CLASSES = {
+    "rabbitmq": "dramatiq.brokers.rabbitmq.RabbitmqBroker",
+    "redis": "dramatiq.brokers.redis.RedisBroker",
+    "memory": "dramatiq.brokers.stub.StubBroker",
+}
+_BROKER_OPTIONS = {
+    # Publisher confirms: enqueue returns once RabbitMQ has the (persistent) message, and a
+    # queue deleted under us is declared again instead of the message being dropped.
+    "rabbitmq": {"url": BROKER_URL, "confirm_delivery": True},
+    "redis": {
+        "url": REDIS_URL,
+        "heartbeat_timeout": PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS,
+        "maintenance_chance": PROMIDATA_BROKER_MAINTENANCE_CHANCE,
+    },
+    "memory": {},
+}
 DRAMATIQ_BROKER = {
-    "BROKER": (
-        "dramatiq.brokers.redis.RedisBroker" if REDIS_URL else "dramatiq.brokers.stub.StubBroker"
-    ),
-    "OPTIONS": (
-        {
-            "url": REDIS_URL,
-            "heartbeat_timeout": PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS,
-            "maintenance_chance": PROMIDATA_BROKER_MAINTENANCE_CHANCE,
-        }
-        if REDIS_URL
-        else {}
-    ),
+    "BROKER": _BROKER_CLASSES[BROKER_KIND],
+    "OPTIONS": _BROKER_OPTIONS[BROKER_KIND],
     # Order matters: "after" hooks run in reverse, so JobRecords sees a message after Retries
     # has decided whether it will be retried.
     "MIDDLEWARE": [

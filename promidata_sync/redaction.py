@@ -1,8 +1,8 @@
 """Keeping secrets out of logs, stored messages, pages and API answers.
 
 The feed's one secret is the profile GUID inside every feed URL (Promidata's only access
-control); beside it, the Redis password, the S3 keys, the API token, the database password and
-Django's ``SECRET_KEY``. Two defences, both applied by ``redact``:
+control); beside it, the Redis and RabbitMQ passwords, the S3 keys, the API token, the database
+password and Django's ``SECRET_KEY``. Two defences, both applied by ``redact``:
 
 - every URL in a text is shortened by ``mask_url`` (scheme, host and the last two path
   segments; never userinfo, query or the folders that hold the GUID);
@@ -147,6 +147,7 @@ def known_secrets() -> tuple[str, ...]:
         return _secrets_of(
             settings.PROMIDATA_IMPORT_URL,
             settings.REDIS_URL,
+            getattr(settings, "BROKER_URL", ""),
             settings.PROMIDATA_API_TOKEN,
             getattr(settings, "PROMIDATA_METRICS_TOKEN", ""),
             settings.SECRET_KEY,
@@ -161,6 +162,7 @@ def known_secrets() -> tuple[str, ...]:
 def _secrets_of(
     import_url: str,
     redis_url: str,
+    broker_url: str,
     api_token: str,
     metrics_token: str,
     secret_key: str,
@@ -170,6 +172,7 @@ def _secrets_of(
     found = {api_token, metrics_token, secret_key, s3_secret, *db_passwords}
     found.update(profile_secrets(import_url))
     found.update(_redis_passwords(redis_url))
+    found.update(_redis_passwords(broker_url))  # amqp:// userinfo reads the same way
     secrets = {s for s in found if s and len(s) >= MIN_SECRET_LENGTH}
     return tuple(sorted(secrets, key=len, reverse=True))
 

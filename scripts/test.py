@@ -5,9 +5,9 @@
 
 Installs Debian's Chromium for the browser tests when it is missing (or stops with one clear
 line), creates .venv with the locked dependencies, checks ruff and mypy (services, queue,
-tasks), and runs pytest against PostgreSQL and Redis (DATABASE_URL and REDIS_URL, defaulting
-to the local servers on their usual ports). The tests start their own loopback feed and S3
-servers.
+tasks), and runs pytest against PostgreSQL, Redis and RabbitMQ (DATABASE_URL, TEST_REDIS_URL
+and TEST_BROKER_URL, defaulting to the local servers on their usual ports). The tests start
+their own loopback feed and S3 servers.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from _bootstrap import ensure_venv, run
 DEFAULTS = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/promidata_sync",
     "TEST_REDIS_URL": "redis://127.0.0.1:6379/15",
+    "TEST_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/promidata_test",
 }
 
 

@@ -18,8 +18,14 @@ from promidata_sync.admin import display
 from promidata_sync.admin.permissions import can_operate
 from promidata_sync.models import SyncRun
 from promidata_sync.operations import get_queue_stats
-from promidata_sync.queue.broker import BrokerUnavailable, broker_check, is_persistent
-from promidata_sync.redaction import masked_redis_url
+from promidata_sync.queue.broker import (
+    BROKER_NAMES,
+    BrokerUnavailable,
+    broker_check,
+    broker_kind,
+    broker_location,
+)
+from promidata_sync.redaction import redact
 from promidata_sync.services.workers import LIVE_SECONDS, workers_live
 
 log = logging.getLogger(__name__)
@@ -29,32 +35,35 @@ ACTIVE_RUNS_SHOWN = 50
 
 
 def broker_status() -> dict:
-    """``{"kind": "redis"|"memory", "reachable": bool, "text": one plain sentence}``."""
-    if not is_persistent():
+    """``{"kind": "redis"|"rabbitmq"|"memory", "name", "reachable": bool, "text": one plain
+    sentence}``."""
+    kind = broker_kind()
+    if kind == "memory":
         return {
             "kind": "memory",
+            "name": BROKER_NAMES[kind],
             "reachable": True,
             "text": "In-memory broker (REDIS_URL is not set): queued jobs run in a worker "
             "inside the process that queued them and are lost when it exits.",
         }
+    status = {"kind": kind, "name": BROKER_NAMES[kind]}
     try:
         broker_check()
     except BrokerUnavailable as exc:
-        return {"kind": "redis", "reachable": False, "text": str(exc)}
-    return {
-        "kind": "redis",
-        "reachable": True,
-        "text": f"Redis at {masked_redis_url(settings.REDIS_URL)} is reachable.",
-    }
+        return {**status, "reachable": False, "text": str(exc)}
+    except Exception as exc:  # never a traceback on the page, whatever the client raised
+        log.warning("broker check failed: %s", exc)
+        return {**status, "reachable": False, "text": f"{broker_location()} cannot be checked"}
+    return {**status, "reachable": True, "text": f"{broker_location()} is reachable."}
 
 
 def queue_rows() -> tuple[list[dict], str]:
     """One row per queue plus a total row, and an error line when counting failed."""
     try:
         stats = get_queue_stats()
-    except Exception as exc:  # Redis went away between the check and the counts
+    except Exception as exc:  # the broker went away between the check and the counts
         log.warning("queue statistics unavailable: %s", exc)
-        return [], f"Queue statistics unavailable: {type(exc).__name__}: {exc}"
+        return [], redact(f"Queue statistics unavailable: {type(exc).__name__}: {exc}")
     rows = [
         {"name": name, "counts": [counts[c] for c in COUNT_COLUMNS]}
         for name, counts in stats["queues"].items()

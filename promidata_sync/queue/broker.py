@@ -1,9 +1,20 @@
-"""The broker as operators see it: is it reachable, how long are the queues.
+"""The broker as operators and the reconciler see it: which one it is, is it reachable, how
+long are the queues, which messages does it still hold.
 
-Reads Dramatiq's Redis layout directly for counts Dramatiq has no API for:
-``dramatiq:<queue>`` (waiting ids), ``dramatiq:<queue>.DQ`` (delayed ids),
-``dramatiq:<queue>.XQ`` (dead letters, a sorted set) and
-``dramatiq:__acks__.<worker>.<queue>`` (fetched, not yet acknowledged).
+Each question is one function here that answers for every broker (Redis, RabbitMQ, the
+in-memory one), so callers never ask which broker runs (docs/brokers.md):
+
+- Redis: Dramatiq's Redis layout is read directly for what Dramatiq has no API for:
+  ``dramatiq:<queue>`` (waiting ids), ``dramatiq:<queue>.DQ`` (delayed ids),
+  ``dramatiq:<queue>.XQ`` (dead letters, a sorted set), ``dramatiq:<queue>.msgs`` (every
+  message held, by id) and ``dramatiq:__acks__.<worker>.<queue>`` (fetched, not yet
+  acknowledged). A dead worker's messages come back through heartbeats and maintenance.
+- RabbitMQ: queues are durable and messages persistent (they survive a broker restart), and
+  a consumer's unacknowledged messages go back to their queue the moment its connection
+  drops, so heartbeat and maintenance are no-ops. RabbitMQ cannot be asked about one message
+  by id: a message is taken as held while its job record is open and the broker answers, and
+  as running while the worker named on its record still beats. Queue lengths come from a
+  passive ``queue_declare`` of ``<queue>``, ``<queue>.DQ`` and ``<queue>.XQ``.
 """
 
 from __future__ import annotations
@@ -14,11 +25,13 @@ import time
 
 import dramatiq
 from django.conf import settings
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
+from promidata_sync.queue import rabbitmq
 from promidata_sync.queue.registry import QUEUE_NAMES, STAGES
-from promidata_sync.redaction import masked_redis_url
+from promidata_sync.redaction import masked_redis_url, redact
 
 log = logging.getLogger(__name__)
 
@@ -27,30 +40,61 @@ class BrokerUnavailable(Exception):
     """The configured broker cannot be reached; the message names it, password masked."""
 
 
+BROKER_NAMES = {"redis": "Redis", "rabbitmq": "RabbitMQ", "memory": "the in-memory broker"}
+
+
+def broker_kind() -> str:
+    """``"redis"``, ``"rabbitmq"`` or ``"memory"``: the broker this process enqueues into."""
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RedisBroker):
+        return "redis"
+    if isinstance(broker, RabbitmqBroker):
+        return "rabbitmq"
+    return "memory"
+
+
 def is_persistent() -> bool:
-    """True with a Redis broker; False for the in-memory broker (jobs die with the process)."""
-    return isinstance(dramatiq.get_broker(), RedisBroker)
+    """True with Redis or RabbitMQ; False for the in-memory broker (jobs die with the
+    process)."""
+    return broker_kind() != "memory"
+
+
+def broker_location() -> str:
+    """Which broker, and where, with its password masked: ``Redis at redis://…``."""
+    kind = broker_kind()
+    if kind == "redis":
+        return f"Redis at {masked_redis_url(settings.REDIS_URL)}"
+    if kind == "rabbitmq":
+        return f"RabbitMQ at {masked_redis_url(settings.BROKER_URL)}"
+    return BROKER_NAMES[kind]
 
 
 def broker_check() -> None:
-    """Raise ``BrokerUnavailable`` with one clear line if Redis cannot be reached."""
+    """Raise ``BrokerUnavailable`` with one clear line if the broker cannot be reached."""
     broker = dramatiq.get_broker()
-    if not isinstance(broker, RedisBroker):
-        return
     try:
-        broker.client.ping()
+        if isinstance(broker, RedisBroker):
+            broker.client.ping()
+        elif isinstance(broker, RabbitmqBroker):
+            rabbitmq.ping(broker)
+        else:
+            return
     except Exception as exc:
+        setting = "REDIS_URL" if isinstance(broker, RedisBroker) else "BROKER_URL"
+        detail = redact(f"{type(exc).__name__}: {exc}".rstrip(": "))
         raise BrokerUnavailable(
-            f"Redis at {masked_redis_url(settings.REDIS_URL)} is unreachable "
-            f"({type(exc).__name__}: {exc}); is it running and is REDIS_URL right?"
+            f"{broker_location()} is unreachable ({detail}); is it running and is {setting} right?"
         ) from None
 
 
 def broker_counts(queue_name: str) -> dict[str, int]:
-    """waiting, active, delayed and dead counts of one queue, from the broker itself."""
+    """waiting, active, delayed and dead counts of one queue, from the broker itself (and,
+    for what RabbitMQ cannot tell, from the job records)."""
     broker = dramatiq.get_broker()
     if isinstance(broker, RedisBroker):
         return _redis_counts(broker, queue_name)
+    if isinstance(broker, RabbitmqBroker):
+        return rabbitmq.queue_counts(broker, queue_name)
     if isinstance(broker, StubBroker):
         return _stub_counts(broker, queue_name)
     return {"waiting": 0, "active": 0, "delayed": 0, "dead": 0}
@@ -107,17 +151,18 @@ _in_process_worker: dramatiq.Worker | None = None
 def ensure_in_process_worker() -> dramatiq.Worker | None:
     """Start (once) a worker inside this process when there is no Redis broker.
 
-    Returns the worker, or None with a Redis broker (separate worker processes consume it).
+    Returns the worker, or None with Redis or RabbitMQ (separate worker processes consume it).
     """
     global _in_process_worker
     broker = dramatiq.get_broker()
-    if isinstance(broker, RedisBroker):
+    if is_persistent():
         return None
     with _worker_lock:
         if _in_process_worker is None:
             log.warning(
-                "REDIS_URL is not set: queue mode uses an in-memory broker and a worker inside "
-                "this process; queued jobs are lost when it exits (not persistent)"
+                "neither REDIS_URL nor BROKER_URL is set: queue mode uses an in-memory broker "
+                "and a worker inside this process; queued jobs are lost when it exits (not "
+                "persistent)"
             )
             threads = sum(stage.concurrency for stage in STAGES)
             _in_process_worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
@@ -142,7 +187,8 @@ def broker_maintenance() -> None:
 
     Calls Dramatiq's own dispatch script with its maintenance flag set, with the argument
     order of dramatiq 2.x's ``dispatch.lua`` (the version is pinned in requirements.lock).
-    A no-op without Redis.
+    A no-op without Redis: RabbitMQ hands a dead consumer's messages back by itself, the
+    moment its connection drops.
     """
     broker = dramatiq.get_broker()
     if not isinstance(broker, RedisBroker):
@@ -169,7 +215,8 @@ def broker_heartbeat() -> None:
     all busy with long jobs fetches nothing, and would look dead after the heartbeat timeout
     (its running messages handed to others). The ``WorkerHeartbeats`` thread calls this every
     few seconds, which lets the timeout be short, so a dead worker's messages come back soon.
-    A no-op without Redis.
+    A no-op without Redis (RabbitMQ's connection heartbeats are pika's business, and its
+    consumers run their own I/O loop).
     """
     broker = dramatiq.get_broker()
     if isinstance(broker, RedisBroker):
@@ -178,9 +225,21 @@ def broker_heartbeat() -> None:
         )
 
 
+def broker_ref_of(message: dramatiq.Message) -> str:
+    """The id the broker keeps this copy of ``message`` under, for its job record: Redis'
+    ``redis_message_id`` (each enqueued copy has its own); with RabbitMQ, which keeps no id of
+    its own, the message's id; nothing with the in-memory broker."""
+    kind = broker_kind()
+    if kind == "redis":
+        return str(message.options.get("redis_message_id", ""))
+    if kind == "rabbitmq":
+        return message.message_id
+    return ""
+
+
 def messages_in_flight() -> set[str]:
     """The broker ids (``redis_message_id``) of every message a worker has fetched and not yet
-    acknowledged, over all queues. Without Redis, an empty set."""
+    acknowledged, over all queues. Without Redis, an empty set (see ``messages_running``)."""
     broker = dramatiq.get_broker()
     if not isinstance(broker, RedisBroker):
         return set()
@@ -198,12 +257,41 @@ def messages_in_flight() -> set[str]:
     }
 
 
+def messages_running(active: list[tuple[str, str]]) -> set[str]:
+    """Of the ``(broker_ref, worker)`` of job records that say "active", the refs whose
+    message a live worker still holds.
+
+    Redis: the ref is in some worker's acknowledgement set. RabbitMQ: the worker named on the
+    record (``host:pid``) beat within ``PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS`` (a dead
+    worker's connection dropped, and RabbitMQ gave its messages back). In-memory: all of them
+    (its worker lives in this process)."""
+    kind = broker_kind()
+    if kind == "redis":
+        in_flight = messages_in_flight()
+        return {ref for ref, _ in active if ref in in_flight}
+    if kind == "rabbitmq":
+        from promidata_sync.services.workers import live_worker_names
+
+        live = live_worker_names(
+            within_seconds=settings.PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS / 1000
+        )
+        return {ref for ref, worker in active if worker in live}
+    return {ref for ref, _ in active}
+
+
 def messages_held(refs: list[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which ``(queue_name, broker_ref)`` messages the broker still holds (waiting, delayed,
-    fetched by a worker or being retried). Without Redis, all of them (the in-memory broker
-    lives and dies with this process)."""
+    fetched by a worker or being retried).
+
+    Redis: asked by id. RabbitMQ: every one, once the broker answers (``BrokerUnavailable``
+    if not): its queues are durable, so a message whose job record is still open is there
+    (waiting, or handed back when its consumer died). Without either, all of them (the
+    in-memory broker lives and dies with this process)."""
     broker = dramatiq.get_broker()
     refs = [ref for ref in refs if ref[1]]
+    if isinstance(broker, RabbitmqBroker) and refs:
+        broker_check()
+        return set(refs)
     if not isinstance(broker, RedisBroker) or not refs:
         return set(refs)
     ns = broker.namespace

@@ -12,6 +12,7 @@ import json
 from django.utils import timezone
 
 from promidata_sync.models import Job
+from promidata_sync.queue.broker import broker_ref_of
 from promidata_sync.queue.registry import stage_of_actor
 from promidata_sync.redaction import sanitize_message
 from promidata_sync.services import runs, workers
@@ -48,7 +49,7 @@ def job_enqueued(message, *, delay: int = 0) -> None:
     state = Job.State.DELAYED if (delay or retrying) else Job.State.WAITING
     fields: dict[str, object] = {
         "state": state,
-        "broker_ref": str(message.options.get("redis_message_id", "")),
+        "broker_ref": broker_ref_of(message),
     }
     if not retrying:
         fields["enqueued_at"] = timezone.now()
@@ -60,6 +61,7 @@ def job_started(message) -> None:
     _upsert(
         message,
         state=Job.State.ACTIVE,
+        # Who runs it: with RabbitMQ the reconciler tells a dead worker's record by this.
         worker=workers.worker_label(),
         processed_at=timezone.now(),
         attempts_made=message.options.get("retries", 0) + 1,

@@ -7,7 +7,10 @@ work on them:
   finishes such a run as failed ("process died");
 - a queue run's messages are gone from Redis (a restart without persistence, a failover, a
   flush) or sit unacknowledged with workers that died, which Dramatiq only hands back by
-  chance. ``reconcile`` first runs the broker's maintenance (``broker_maintenance``), then, for
+  chance (RabbitMQ hands them back itself, at once, and keeps its durable queues across a
+  restart: there, only work whose message never reached the broker is sent again; what each
+  broker can answer is ``queue.broker``'s business). ``reconcile`` first runs the broker's
+  maintenance (``broker_maintenance``), then, for
   every queue run that made no progress for ``PROMIDATA_RECONCILE_AFTER_SECONDS``, enqueues
   again each pending item the broker holds no message for. Items are idempotent and counted
   exactly once, so a message sent twice is harmless, while a message lost keeps a run open for
@@ -44,7 +47,7 @@ from promidata_sync.queue.broker import (
     broker_maintenance,
     is_persistent,
     messages_held,
-    messages_in_flight,
+    messages_running,
 )
 from promidata_sync.queue.leases import broker_lease
 from promidata_sync.queue.registry import SUPPLIER, WEBHOOK, stage_of_actor, stage_of_item_kind
@@ -170,13 +173,13 @@ def _release_stale_jobs() -> int:
     cutoff = timezone.now() - timedelta(seconds=STALE_ACTIVE_SECONDS)
     active = list(
         Job.objects.filter(state=Job.State.ACTIVE, updated_at__lt=cutoff).values_list(
-            "pk", "queue_name", "broker_ref"
+            "pk", "queue_name", "broker_ref", "worker"
         )
     )
     if not active:
         return 0
-    in_flight = messages_in_flight()
-    stale = [(pk, queue, ref) for pk, queue, ref in active if ref not in in_flight]
+    running = messages_running([(ref, worker) for _, _, ref, worker in active])
+    stale = [(pk, queue, ref) for pk, queue, ref, _ in active if ref not in running]
     held = messages_held([(queue, ref) for _, queue, ref in stale])
     waiting = [pk for pk, queue, ref in stale if (queue, ref) in held]
     lost = [pk for pk, queue, ref in stale if (queue, ref) not in held]

@@ -58,6 +58,19 @@ def heartbeat_write(worker_id: str, *, queues: list[str], threads: int) -> None:
     )
 
 
+def this_worker() -> str:
+    """This process as job records name their worker: ``host:pid`` (its heartbeat's
+    hostname and pid)."""
+    return worker_label()
+
+
+def live_worker_names(*, within_seconds: float) -> set[str]:
+    """The ``host:pid`` of every worker heard from in the last ``within_seconds``."""
+    since = timezone.now() - timedelta(seconds=within_seconds)
+    beats = WorkerHeartbeat.objects.filter(last_seen_at__gte=since).values_list("hostname", "pid")
+    return {f"{hostname}:{pid}" for hostname, pid in beats}
+
+
 def heartbeat_remove(worker_id: str) -> None:
     WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
 

@@ -9,7 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from promidata_sync.models import Job, SyncRun, WorkerHeartbeat
-from tests.admin.brokers import TEST_REDIS_URL, closed_port_url, redis_broker_at
+from tests.admin.brokers import (
+    TEST_BROKER_URL,
+    TEST_REDIS_URL,
+    closed_amqp_url,
+    closed_port_url,
+    rabbitmq_broker_at,
+    redis_broker_at,
+)
 from tests.admin.factories import make_run, make_suppliers
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +83,42 @@ def test_reachable_redis(operator_client, settings):
     assert "Redis reachable" in html
     assert "queued jobs wait until one runs" in html  # no worker
     assert len(response.context["queue_rows"]) == 6  # five queues and the total
+
+
+def test_unreachable_rabbitmq_is_said_in_one_line_without_its_password(operator_client, settings):
+    with rabbitmq_broker_at(settings, closed_amqp_url("s3cret-rabbit-pw")):
+        response = operator_client.get(reverse(DASHBOARD))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "RabbitMQ unreachable" in html
+    assert "is unreachable" in html and "is BROKER_URL right?" in html
+    assert "s3cret-rabbit-pw" not in html
+    assert "No queue statistics while the broker is unreachable." in html
+
+
+def test_reachable_rabbitmq_counts_its_queues_and_the_job_records(operator_client, settings):
+    with rabbitmq_broker_at(settings, TEST_BROKER_URL) as broker:
+        run = make_run(make_suppliers(1)[0], state=SyncRun.State.RUNNING)
+        for i, state in enumerate([Job.State.ACTIVE, Job.State.DELAYED, Job.State.DELAYED]):
+            Job.objects.create(
+                job_id=f"j{i}", queue_name="product-family", actor_name="x", run=run, state=state
+            )
+        broker.declare_queue("product-family", ensure=True)
+        broker.channel.queue_purge("product-family")
+        broker.channel.basic_publish("", "product-family", b"{}")
+        try:
+            response = operator_client.get(reverse(DASHBOARD))
+        finally:
+            broker.channel.queue_delete("product-family")
+    html = response.content.decode()
+    assert "RabbitMQ reachable" in html and "amqp://guest:********@127.0.0.1:5672" in html
+    rows = {
+        row["name"]: dict(zip(response.context["columns"], row["counts"], strict=True))
+        for row in response.context["queue_rows"]
+    }
+    family = rows["product-family"]
+    assert (family["waiting"], family["active"], family["delayed"]) == (1, 1, 2)
+    assert rows["supplier-sync"]["waiting"] == 0  # a queue never declared counts as empty
 
 
 def test_the_admin_index_links_the_dashboard(operator_client):

@@ -6,7 +6,14 @@ import pytest
 from django.utils import timezone
 
 from promidata_sync.models import WorkerHeartbeat
-from tests.admin.brokers import TEST_REDIS_URL, closed_port_url, redis_broker_at
+from tests.admin.brokers import (
+    TEST_BROKER_URL,
+    TEST_REDIS_URL,
+    closed_amqp_url,
+    closed_port_url,
+    rabbitmq_broker_at,
+    redis_broker_at,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +25,7 @@ def test_healthy_without_redis(client):
         "status": "ok",
         "database": "ok",
         "redis": "not configured",
+        "rabbitmq": "not configured",
         "workers": 0,
         "workers_window_seconds": 60,
         "problems": [],
@@ -62,7 +70,7 @@ def test_a_failing_check_is_a_503_not_a_traceback(client, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr("promidata_sync.health.workers_live", broken)
-    monkeypatch.setattr("promidata_sync.health.is_persistent", lambda: True)
+    monkeypatch.setattr("promidata_sync.health.broker_kind", lambda: "redis")
     monkeypatch.setattr("promidata_sync.health.broker_check", broken)
 
     response = client.get("/healthz")
@@ -74,3 +82,20 @@ def test_a_failing_check_is_a_503_not_a_traceback(client, monkeypatch):
 
 def test_post_is_not_allowed(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_unhealthy_when_rabbitmq_is_unreachable(client, settings):
+    with rabbitmq_broker_at(settings, closed_amqp_url("s3cret-rabbit-pw")):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["redis"], body["rabbitmq"]) == ("not configured", "unreachable")
+    assert body["problems"] == ["rabbitmq unreachable"]
+    assert "s3cret-rabbit-pw" not in response.content.decode()
+
+
+def test_with_rabbitmq_a_live_worker_is_required(client, settings):
+    with rabbitmq_broker_at(settings, TEST_BROKER_URL):
+        alone = client.get("/healthz")
+    assert alone.status_code == 503 and alone.json()["rabbitmq"] == "ok"
+    assert alone.json()["problems"] == ["no worker seen in the last 60 seconds"]

@@ -1,14 +1,18 @@
-"""Real Redis and real worker processes for the queue tests.
+"""Real brokers and real worker processes for the queue tests.
 
-``redis_broker`` swaps this process's broker for a Redis one (database 15 by default, flushed
-before and after), so ``start_sync`` enqueues into Redis. ``workers`` starts
-``manage.py promidata_workers`` as a real subprocess pointed at the test database, the same
-Redis and the loopback feed, with short retry and heartbeat timings so tests stay quick.
+``queue_broker`` swaps this process's broker for a real one, so ``start_sync`` enqueues into
+it: Redis (database 15 by default, flushed before and after), or RabbitMQ for a test marked
+``@both_brokers`` (a vhost of its own, ``promidata_test`` by default, created if missing; the
+stage queues deleted before and after). ``workers`` starts ``manage.py promidata_workers`` as
+a real subprocess pointed at the test database, the same broker and the loopback feed, with
+short retry and heartbeat timings so tests stay quick.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,17 +20,28 @@ import time
 from pathlib import Path
 
 import dramatiq
+import pika
+import pika.exceptions
 import pytest
 from django.db import connection
 from django_dramatiq.utils import load_middleware
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import dq_name, xq_name
 from dramatiq.results import Results
 from dramatiq.results.backends.redis import RedisBackend
 
 from promidata_sync.models import SyncRun, WorkerHeartbeat
+from promidata_sync.queue.registry import QUEUE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_BROKER_URL = os.environ.get(
+    "TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/promidata_test"
+)
+BROKER_KINDS = ("redis", "rabbitmq")
+# A queue test that must hold on both brokers: ``@both_brokers`` runs it once on each.
+both_brokers = pytest.mark.parametrize("queue_broker", BROKER_KINDS, indirect=True)
 
 # Worker timings for tests: fast retries, fast detection of dead workers.
 FAST_WORKER_ENV = {
@@ -46,30 +61,78 @@ FAST_WORKER_ENV = {
 }
 
 
-@pytest.fixture
-def redis_broker(settings):
-    """This process enqueues into a real Redis; restored to the in-memory broker afterwards."""
-    import promidata_sync.tasks  # noqa: F401  (declares the actors)
+def ensure_rabbitmq_vhost(url: str) -> None:
+    """Create the URL's vhost, with every permission for its user, unless it exists
+    (idempotent; needs ``rabbitmqctl``, which a local RabbitMQ has)."""
+    params = pika.URLParameters(url)
+    with contextlib.suppress(pika.exceptions.AMQPConnectionError):
+        pika.BlockingConnection(params).close()
+        return
+    ctl = shutil.which("rabbitmqctl")
+    assert ctl, f"cannot connect to {params.host}:{params.port} and no rabbitmqctl to set up"
+    vhosts = subprocess.run([ctl, "-q", "list_vhosts"], capture_output=True, text=True)
+    if params.virtual_host not in vhosts.stdout.split():
+        subprocess.run([ctl, "-q", "add_vhost", params.virtual_host], check=True)
+    user = params.credentials.username
+    perms = [ctl, "-q", "set_permissions", "-p", params.virtual_host, user, ".*", ".*", ".*"]
+    subprocess.run(perms, check=True)
 
-    old = dramatiq.get_broker()
-    middleware = [load_middleware(path) for path in settings.DRAMATIQ_BROKER["MIDDLEWARE"]]
-    middleware.append(Results(backend=RedisBackend(url=TEST_REDIS_URL)))
-    broker = RedisBroker(url=TEST_REDIS_URL, middleware=middleware)
-    broker.client.flushdb()
+
+def delete_stage_queues(broker: RabbitmqBroker) -> None:
+    """Delete every stage queue with its delay and dead-letter queues (no message left)."""
+    channel = broker.channel
+    for name in QUEUE_NAMES:
+        for queue in (name, dq_name(name), xq_name(name)):
+            channel.queue_delete(queue=queue)
+
+
+def _declare_actors(old, broker) -> list:
     actors = [old.get_actor(name) for name in old.get_declared_actors()]
     dramatiq.set_broker(broker)
     for actor in actors:
         actor.broker = broker
         broker.declare_actor(actor)
-    settings.REDIS_URL = TEST_REDIS_URL
+    return actors
+
+
+@pytest.fixture
+def queue_broker(request, settings):
+    """This process enqueues into a real broker (Redis, or RabbitMQ when parametrized with
+    ``both_brokers``); restored to the in-memory broker afterwards."""
+    import promidata_sync.tasks  # noqa: F401  (declares the actors)
+
+    kind = getattr(request, "param", "redis")
+    old = dramatiq.get_broker()
+    middleware = [load_middleware(path) for path in settings.DRAMATIQ_BROKER["MIDDLEWARE"]]
+    if kind == "rabbitmq":
+        ensure_rabbitmq_vhost(TEST_BROKER_URL)
+        broker = RabbitmqBroker(url=TEST_BROKER_URL, middleware=middleware, confirm_delivery=True)
+        delete_stage_queues(broker)
+        settings.BROKER_URL, settings.REDIS_URL = TEST_BROKER_URL, ""
+    else:
+        middleware.append(Results(backend=RedisBackend(url=TEST_REDIS_URL)))
+        broker = RedisBroker(url=TEST_REDIS_URL, middleware=middleware)
+        broker.client.flushdb()
+        settings.BROKER_URL, settings.REDIS_URL = "", TEST_REDIS_URL
+    actors = _declare_actors(old, broker)
     try:
         yield broker
     finally:
         for actor in actors:
             actor.broker = old
         dramatiq.set_broker(old)
-        broker.client.flushdb()
+        if kind == "rabbitmq":
+            delete_stage_queues(broker)
+        else:
+            broker.client.flushdb()
         broker.close()
+
+
+@pytest.fixture
+def redis_broker(queue_broker):
+    """The test's broker, for tests that read Redis itself (always Redis)."""
+    assert isinstance(queue_broker, RedisBroker), "redis_broker is for Redis-only tests"
+    return queue_broker
 
 
 class Workers:
@@ -107,7 +170,7 @@ class Workers:
 
 
 @pytest.fixture
-def worker_env(redis_broker, feed_server, settings, tmp_path) -> dict:
+def worker_env(queue_broker, feed_server, settings, tmp_path) -> dict:
     db = connection.settings_dict
     database_url = (
         f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -116,7 +179,8 @@ def worker_env(redis_broker, feed_server, settings, tmp_path) -> dict:
         **os.environ,
         **FAST_WORKER_ENV,
         "DATABASE_URL": database_url,
-        "REDIS_URL": TEST_REDIS_URL,
+        "REDIS_URL": settings.REDIS_URL,
+        "BROKER_URL": settings.BROKER_URL,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PROMIDATA_IMPORT_URL": feed_server.import_url,
     }

@@ -23,6 +23,7 @@ from promidata_sync.services import runs, webhook_transport, webhooks
 from promidata_sync.services.changes import changes_of_run, changes_record
 from promidata_sync.services.direct import sync_direct
 from tests.queue.conftest import (  # noqa: F401  (fixtures)
+    queue_broker,
     redis_broker,
     start_workers,
     wait_for_runs,

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from promidata_sync.models import Job, SyncRun
 from promidata_sync.operations import get_queue_stats, run_status
 from promidata_sync.queue.broker import BrokerUnavailable, broker_check
+from promidata_sync.redaction import redact
 from promidata_sync.services.jobs import job_as_dict
 from promidata_sync.services.workers import workers_live
 
@@ -36,6 +37,8 @@ class Command(BaseCommand):
             stats, broker_error = get_queue_stats(), ""
         except BrokerUnavailable as exc:
             stats, broker_error = None, str(exc)
+        except Exception as exc:  # the broker went away between the check and the counts
+            stats, broker_error = None, redact(f"queue statistics unavailable: {exc}")
         workers = [
             {
                 "worker": w.worker_id,

@@ -5,7 +5,8 @@ whatever their stored hashes, in a run of their own per supplier (trigger "manua
 
 By default the syncs are queued (returns at once, printing run and job ids); ``--wait``
 follows them to the end. ``--direct`` runs everything in this process without a broker.
-Without REDIS_URL the queue lives in this process, so the command always waits.
+Without a broker (REDIS_URL or BROKER_URL) the queue lives in this process, so the command
+always waits.
 
 ``--quiet`` is for cron (``promidata_sync --all --trigger cron --quiet``): nothing is printed
 on success, one line per failure goes to stderr, and the exit code says whether something
@@ -250,7 +251,8 @@ class Command(BaseCommand):
             self.stderr.write(error)
         if not is_persistent() and not wait:
             self.stdout.write(
-                "REDIS_URL is not set: the jobs run in this process; waiting for them"
+                "no broker (REDIS_URL or BROKER_URL) is set: the jobs run in this process; "
+                "waiting for them"
             )
             wait = True
         if not wait:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import signal
 import threading
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from promidata_sync.checks import StorageUnavailable, storage_check
-from promidata_sync.queue.broker import BrokerUnavailable, broker_check
+from promidata_sync.queue.broker import BrokerUnavailable, broker_check, is_persistent
 from promidata_sync.queue.manager import run_worker_group
 from promidata_sync.queue.registry import QUEUE_NAMES, STAGES
 
@@ -23,8 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=1)
 
     def handle(self, *args, queue, threads, **options):
-        if not settings.REDIS_URL:
-            raise CommandError("worker processes need REDIS_URL (redis:// or rediss://)")
+        if not is_persistent():
+            raise CommandError(
+                "worker processes need a broker: REDIS_URL (redis:// or rediss://) or "
+                "BROKER_URL (amqp:// or amqps://)"
+            )
         try:
             broker_check()
             if any(s.stores_media and s.queue_name == queue for s in STAGES):

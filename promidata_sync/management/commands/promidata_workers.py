@@ -22,7 +22,7 @@ from promidata_sync.checks import (
     local_media_shared_warning,
     storage_check,
 )
-from promidata_sync.queue.broker import BrokerUnavailable, broker_check
+from promidata_sync.queue.broker import BrokerUnavailable, broker_check, is_persistent
 from promidata_sync.queue.manager import WorkerGroup, WorkerManager
 from promidata_sync.queue.reconcile import reconcile
 from promidata_sync.queue.registry import QUEUE_NAMES, STAGES
@@ -42,10 +42,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, queues, **options):
-        if not settings.REDIS_URL:
+        if not is_persistent():
             raise CommandError(
-                "REDIS_URL is not set: without Redis, queue mode runs inside the process that "
-                "starts the sync (manage.py promidata_sync); separate workers need Redis"
+                "neither REDIS_URL nor BROKER_URL is set: without a broker, queue mode runs "
+                "inside the process that starts the sync (manage.py promidata_sync); separate "
+                "workers need Redis or RabbitMQ"
             )
         try:
             broker_check()

@@ -7,7 +7,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from promidata_sync.services.api_keys import create_key
-from tests.queue.conftest import redis_broker  # noqa: F401 - fixture
+from tests.queue.conftest import queue_broker, redis_broker  # noqa: F401 - fixtures
 
 METRICS_TOKEN = "metrics-token-for-the-tests-7f3a"
 

@@ -14,7 +14,7 @@ from tests.admin.conftest import (  # noqa: F401  (fixtures these tests use)
     viewer_client,
 )
 from tests.notifications.smtp_sink import PASSWORD, USER, SmtpSink, free_port
-from tests.queue.conftest import redis_broker  # noqa: F401  (a fixture these tests use)
+from tests.queue.conftest import queue_broker, redis_broker  # noqa: F401  (fixtures these tests use)
 from tests.webhooks.receiver import Receiver
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -63,7 +63,7 @@ def two_machines(worker_env):
         yield started
     finally:
         for workers in started:
-            workers.stop()
+            workers.kill()
 
 
 def _wait_for_hosts(started: list[Workers], *, per_host: int, timeout: float = 40) -> None:

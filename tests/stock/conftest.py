@@ -9,7 +9,7 @@ from catalog.models import Product, Supplier
 from tests.admin.conftest import operator, operator_client, viewer, viewer_client  # noqa: F401
 from tests.admin.factories import make_products
 from tests.api.conftest import catalog_key, fresh_throttle_counts, reader  # noqa: F401
-from tests.queue.conftest import redis_broker, start_workers, worker_env  # noqa: F401
+from tests.queue.conftest import queue_broker, redis_broker, start_workers, worker_env  # noqa: F401
 from tests.stock.server import StockServer
 
 

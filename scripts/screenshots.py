@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Refresh the admin screenshots in docs/ (supplier-list, sync-running, queue-dashboard).
+"""Refresh the admin screenshots in docs/ (supplier-list, sync-running, queue-dashboard, and
+img/job-page, img/dashboard-jobs).
 
     python3 scripts/screenshots.py
 

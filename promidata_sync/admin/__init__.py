@@ -1,7 +1,8 @@
 """Admin of promidata_sync: sync runs (``runs``), the kept family files (``family_files``),
 the queue dashboard (``dashboard``), the actions that operate syncs (``actions``), also
 used by the supplier admin in ``catalog``, API keys (``api_keys``), and webhook endpoints and
-deliveries (``webhooks``), notification rules and messages (``notifications``).
+deliveries (``webhooks``), notification rules and messages (``notifications``), and the job
+records (``jobs``, which also removes Django Dramatiq's always-empty Tasks admin).
 
 Starting, stopping and retrying need the permission ``promidata_sync.operate_sync``
 (``permissions``); looking needs the usual view permissions.
@@ -10,6 +11,7 @@ Starting, stopping and retrying need the permission ``promidata_sync.operate_syn
 from promidata_sync.admin import (  # noqa: F401  (register the admins)
     api_keys,
     family_files,
+    jobs,
     notifications,
     runs,
     webhooks,

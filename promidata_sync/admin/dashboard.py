@@ -1,4 +1,7 @@
-"""The queue dashboard: queue lengths, live workers, whether the broker is reachable.
+"""The queue dashboard: queue lengths, live workers, whether the broker is reachable, the
+latest failed jobs. Every count backed by job records links to the job list filtered by its
+queue and state; the page redraws its sections every ``REFRESH_INTERVAL_MS``
+(``page_refresh.js``).
 
 Mounted by ``config/urls.py`` at ``admin/promidata_sync/dashboard/`` through
 ``admin.site.admin_view`` (staff login); readable by whoever may view sync runs.
@@ -15,8 +18,9 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 
 from promidata_sync.admin import display
+from promidata_sync.admin.jobs import HEAVY_COLUMNS, job_list_url
 from promidata_sync.admin.permissions import can_operate
-from promidata_sync.models import SyncRun
+from promidata_sync.models import Job, SyncRun
 from promidata_sync.operations import get_queue_stats
 from promidata_sync.queue.broker import (
     BROKER_NAMES,
@@ -25,6 +29,7 @@ from promidata_sync.queue.broker import (
     broker_kind,
     broker_location,
 )
+from promidata_sync.queue.registry import QUEUE_NAMES
 from promidata_sync.redaction import redact
 from promidata_sync.services.workers import LIVE_SECONDS, workers_live
 
@@ -32,6 +37,10 @@ log = logging.getLogger(__name__)
 
 COUNT_COLUMNS = ("waiting", "active", "delayed", "completed", "failed", "dead", "total")
 ACTIVE_RUNS_SHOWN = 50
+FAILED_JOBS_SHOWN = 10
+JOB_STATES = frozenset(Job.State.values)
+# How often the page redraws its sections (page_refresh.js); each redraw counts the queues.
+REFRESH_INTERVAL_MS = 5000
 
 
 def broker_status() -> dict:
@@ -65,11 +74,37 @@ def queue_rows() -> tuple[list[dict], str]:
         log.warning("queue statistics unavailable: %s", exc)
         return [], redact(f"Queue statistics unavailable: {type(exc).__name__}: {exc}")
     rows = [
-        {"name": name, "counts": [counts[c] for c in COUNT_COLUMNS]}
+        _row(name, [counts[c] for c in COUNT_COLUMNS], queue=name)
         for name, counts in stats["queues"].items()
     ]
-    rows.append({"name": "total", "counts": [stats["total"][c] for c in COUNT_COLUMNS]})
+    rows.append(_row("total", [stats["total"][c] for c in COUNT_COLUMNS], queue=""))
     return rows, ""
+
+
+def _row(name: str, counts: list[int], *, queue: str) -> dict:
+    """A queue's row: its ``counts`` and its ``cells`` (``{"n", "url"}``), where ``url`` is
+    the job list filtered by that queue and state, "" where no job record answers it (dead
+    letters live in the broker only)."""
+    cells = []
+    for column, n in zip(COUNT_COLUMNS, counts, strict=True):
+        if column in JOB_STATES or column == "total":
+            state = "" if column == "total" else column
+            url = job_list_url(queue=queue, state=state)
+        else:
+            url = ""
+        cells.append({"n": n, "url": url})
+    return {"name": name, "counts": counts, "cells": cells}
+
+
+def recent_failed_jobs() -> list[Job]:
+    """The latest failed jobs, newest first. Filtered on the registry's queues so that the
+    (queue, state) index finds them, however large the table."""
+    return list(
+        Job.objects.filter(queue_name__in=QUEUE_NAMES, state=Job.State.FAILED)
+        .select_related("run__supplier")
+        .defer(*HEAVY_COLUMNS)
+        .order_by("-id")[:FAILED_JOBS_SHOWN]
+    )
 
 
 @never_cache
@@ -94,6 +129,9 @@ def dashboard_view(request):
         "workers": workers_live(),
         "live_seconds": LIVE_SECONDS,
         "retention_days": settings.PROMIDATA_JOB_RETENTION_DAYS,
+        "refresh_interval_ms": REFRESH_INTERVAL_MS,
+        "failed_jobs": recent_failed_jobs(),
+        "failed_jobs_url": job_list_url(state=Job.State.FAILED),
         "active_runs": [
             {
                 "run": run,

@@ -24,13 +24,14 @@ from promidata_sync.admin.actions import (
     retry_failed_runs,
     stop_runs,
 )
+from promidata_sync.admin.jobs import HEAVY_COLUMNS, job_list_url
 from promidata_sync.admin.permissions import OperateSyncAdminMixin, can_operate, require_operate
 from promidata_sync.models import FamilyFile, Job, SyncItem, SyncRun
 from promidata_sync.operations import stop_sync
 from promidata_sync.queue.registry import QUEUE_NAMES
 from promidata_sync.services.runs import run_retryable
 
-JOBS_SHOWN = 100
+JOBS_SHOWN = 50
 FAILURES_SHOWN = 200
 WARNED_ITEMS_SHOWN = 200
 PROGRESS_MAX_IDS = 200
@@ -180,13 +181,25 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def run_page_context(self, request, run: SyncRun) -> dict:
-        """The run's jobs (per stage and state, and the first ``JOBS_SHOWN`` by urgency) and
-        its failed families and images; a handful of queries whatever the run's size."""
+        """The run's jobs (per stage and state, each count a link to the job list filtered so,
+        and the first ``JOBS_SHOWN`` by urgency, each a link to its page; all of them are in
+        the job list, ``jobs_url``) and its failed families and images; a handful of queries
+        whatever the run's size."""
         per_stage: dict[str, dict[str, int]] = {}
         for row in run.jobs.values("queue_name", "state").annotate(n=Count("id")):
             per_stage.setdefault(row["queue_name"], {})[row["state"]] = row["n"]
+        jobs_url = job_list_url(run=run.pk)
         stages = [
-            {"name": name, "counts": [per_stage.get(name, {}).get(s, 0) for s in Job.State]}
+            {
+                "name": name,
+                "counts": [
+                    {
+                        "n": per_stage.get(name, {}).get(s, 0),
+                        "url": job_list_url(run=run.pk, queue=name, state=s),
+                    }
+                    for s in Job.State
+                ],
+            }
             for name in [*QUEUE_NAMES, *sorted(set(per_stage) - set(QUEUE_NAMES))]
         ]
         failures = run.items.filter(state=SyncItem.State.FAILED)
@@ -213,8 +226,10 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
             "can_retry": run_retryable(run),
             "job_states": [label for _, label in Job.State.choices],
             "job_stages": stages,
-            "jobs_total": sum(sum(s["counts"]) for s in stages),
-            "jobs": run.jobs.order_by(JOB_STATE_ORDER, "-id")[:JOBS_SHOWN],
+            "jobs_total": sum(c["n"] for s in stages for c in s["counts"]),
+            "jobs_url": jobs_url,
+            # The list itself never loads the large columns; the job page shows them.
+            "jobs": run.jobs.defer(*HEAVY_COLUMNS).order_by(JOB_STATE_ORDER, "-id")[:JOBS_SHOWN],
             "failures": shown,
             "failures_total": failures.count(),
             "warned_items": warned.order_by("kind", "id")[:WARNED_ITEMS_SHOWN],

@@ -1,4 +1,5 @@
-"""The screenshots in docs/ (supplier list, a running sync, the queue dashboard).
+"""The screenshots in docs/ (supplier list, a running sync, the queue dashboard, a failed
+job's page and the dashboard's failed jobs under docs/img/).
 
 Not part of the test suite (the file name keeps pytest from collecting it on its own):
 ``scripts/screenshots.py`` runs it explicitly to refresh the images. The data is
@@ -85,3 +86,28 @@ def test_docs_screenshots(
 
     page.goto(f"{live_server.url}/admin/promidata_sync/syncrun/")
     expect(page.locator("html")).to_have_attribute("data-pd-polling", "stopped", timeout=60_000)
+
+
+def test_docs_job_screenshots(
+    feed_server, sync_config, login, live_server, django_user_model, in_process_worker
+):
+    """docs/img/job-page.png (a failed job with its traceback) and docs/img/dashboard-jobs.png
+    (the dashboard whose counts and latest failed jobs link to the job records)."""
+    img = DOCS / "img"
+    img.mkdir(exist_ok=True)
+    feed_server.replace(family_path(feed_server, "A100-F00005"), b'{"ChildProducts": [{"Sku": ')
+    feed_server.fail(family_path(feed_server, "A101-F00002"), 404)
+    for code in ("A100", "A101"):
+        wait_for(start_sync(code, use_queue=True, trigger="cron")["runs"])
+    for code, name in NAMES.items():
+        Supplier.objects.filter(code=code).update(name=name)
+    page = login(make_staff(django_user_model, "operator", operate=True), width=1440, height=900)
+    page.evaluate("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
+
+    page.goto(f"{live_server.url}/admin/promidata_sync/dashboard/")
+    expect(page.locator("#pd-failed-jobs")).to_contain_text("A100-F00005")
+    page.screenshot(path=img / "dashboard-jobs.png", full_page=True)
+
+    page.locator("#pd-failed-jobs a", has_text="-").first.click()
+    expect(page.locator("pre.pd-traceback")).to_contain_text("Traceback")
+    page.screenshot(path=img / "job-page.png", full_page=True)

@@ -49,8 +49,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's CSS and JS) from STATIC_ROOT, with DEBUG off too: run
-    # `collectstatic` once per deployment. Right after SecurityMiddleware, as WhiteNoise asks.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # `collectstatic` at each deployment. Right after SecurityMiddleware, as WhiteNoise asks.
+    "promidata_sync.static_files.StaticFilesMiddleware",
     "promidata_sync.middleware.RefuseNulCharacters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

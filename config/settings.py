@@ -48,6 +48,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS and JS) from STATIC_ROOT, with DEBUG off too: run
+    # `collectstatic` at each deployment. Right after SecurityMiddleware, as WhiteNoise asks.
+    "promidata_sync.static_files.StaticFilesMiddleware",
     "promidata_sync.middleware.RefuseNulCharacters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -113,8 +116,13 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"allow_overwrite": True},
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # collectstatic writes a gzip copy of each file next to it; WhiteNoise serves that one to
+    # clients that take it. No manifest: pages still render before collectstatic has run.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Django's own view serves MEDIA_ROOT only when this is on (default: with DEBUG). In
+# production the web server (nginx, docs/deployment.md) or the S3 bucket serves media.
+PROMIDATA_SERVE_MEDIA = env.bool("PROMIDATA_SERVE_MEDIA", default=DEBUG)
 # Setting AWS_STORAGE_BUCKET_NAME moves media to S3 or an S3-compatible store (Cloudflare R2,
 # MinIO) through django-storages; docs/storage.md has examples. Read into local names only:
 # module-level AWS_* settings would become silent fallbacks for every S3Storage instance.

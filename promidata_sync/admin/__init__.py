@@ -8,6 +8,8 @@ Starting, stopping and retrying need the permission ``promidata_sync.operate_syn
 (``permissions``); looking needs the usual view permissions.
 """
 
+from django.contrib import admin
+
 from promidata_sync.admin import (  # noqa: F401  (register the admins)
     api_keys,
     family_files,
@@ -16,3 +18,9 @@ from promidata_sync.admin import (  # noqa: F401  (register the admins)
     runs,
     webhooks,
 )
+
+# The product's name, not "Django administration"; "View site" opens the API's documentation
+# (the only other page a person reads; "/" itself leads back to the admin).
+admin.site.site_header = admin.site.site_title = "promidata-sync"
+admin.site.index_title = "Catalog and sync"
+admin.site.site_url = "/api/docs"

@@ -119,7 +119,9 @@ class SyncRun(models.Model):
         permissions = [("operate_sync", "Can start, stop and retry syncs")]
 
     def __str__(self) -> str:
-        return f"Sync #{self.pk} {self.supplier_id} ({self.state})"
+        """``Sync #2 A100 (completed)``: the supplier's code, which people know, not its key.
+        Lists that show runs load the supplier with them (``select_related``)."""
+        return f"Sync #{self.pk} {self.supplier.code} ({self.state})"
 
     @property
     def is_active(self) -> bool:

@@ -111,7 +111,7 @@ def run_reap_if_dead(run: SyncRun) -> bool:
         return True
     if not owner_is_gone(run):
         return False
-    log.warning("sync #%s of supplier %s: %s", run.pk, run.supplier_id, PROCESS_DIED)
+    log.warning("sync #%s of supplier %s: %s", run.pk, run.supplier.code, PROCESS_DIED)
     run_finish(run, failed_reason=PROCESS_DIED)
     return True
 
@@ -378,7 +378,7 @@ def run_finish(run: SyncRun, *, failed_reason: str = "") -> SyncRun:
         # sends only after the commit.
         webhooks_for_finished_run(run)
         notifications_for_finished_run(run, failed_reason=failed_reason)
-    log.info("sync #%s of supplier %s finished: %s", run.pk, run.supplier_id, state)
+    log.info("sync #%s of supplier %s finished: %s", run.pk, run.supplier.code, state)
     return run
 
 

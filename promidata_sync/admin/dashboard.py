@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 
 from promidata_sync.admin import display
 from promidata_sync.admin.permissions import can_operate
+from promidata_sync.admin.throughput import throughput_context
 from promidata_sync.models import SyncRun
 from promidata_sync.operations import get_queue_stats
 from promidata_sync.queue.broker import (
@@ -94,6 +95,7 @@ def dashboard_view(request):
         "workers": workers_live(),
         "live_seconds": LIVE_SECONDS,
         "retention_days": settings.PROMIDATA_JOB_RETENTION_DAYS,
+        "throughput": throughput_context(),
         "active_runs": [
             {
                 "run": run,

@@ -16,7 +16,10 @@ from promidata_sync.queue.broker import is_persistent
 from promidata_sync.queue.registry import STOCK, SUPPLIER
 from promidata_sync.services.workers import queues_live
 
-FIRST_QUEUE = {SyncRun.Kind.CATALOG: SUPPLIER.queue_name, SyncRun.Kind.STOCK: STOCK.queue_name}
+FIRST_QUEUE: dict[str, str] = {
+    SyncRun.Kind.CATALOG: SUPPLIER.queue_name,
+    SyncRun.Kind.STOCK: STOCK.queue_name,
+}
 WAITING_TEXT = "waiting for a worker"
 
 

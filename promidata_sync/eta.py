@@ -132,10 +132,13 @@ def rate_text(rate: float | None, unit: str = "") -> str:
     return f"{rate * 60:.0f}{unit}/min"
 
 
-def eta_text(eta: float | None) -> str:
-    """``ETA 3m 07s``, ``ETA <1s``, or ``ETA unknown``."""
+def eta_text(eta: float | None, *, at_least: bool = False) -> str:
+    """``ETA 3m 07s``, ``ETA <1s``, or ``ETA unknown``; ``at_least`` (the total may still
+    grow) says ``ETA ≥ 3m 07s``, and ``ETA ≥ 1s`` rather than ``<1s``."""
     if eta is None:
         return "ETA unknown"
+    if at_least:
+        return f"ETA ≥ {duration_text(max(eta, 1))}"
     if eta < 1:
         return "ETA <1s"
     return f"ETA {duration_text(eta)}"

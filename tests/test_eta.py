@@ -72,6 +72,8 @@ def test_texts():
     assert eta_text(3 * 3600 + 120) == "ETA 3h 02m"
     assert eta_text(0.2) == "ETA <1s"
     assert eta_text(None) == "ETA unknown"
+    assert eta_text(187, at_least=True) == "ETA ≥ 3m 07s"
+    assert eta_text(0.2, at_least=True) == "ETA ≥ 1s"
 
 
 def test_terminal_bar_shows_elapsed_rate_and_eta():

@@ -133,7 +133,5 @@ def timing_summary(run: SyncRun, timing: RunTiming) -> str:
     counter, rate = (
         ("families", timing.families.rate) if families_left else ("images", timing.images.rate)
     )
-    eta = eta_text(timing.eta)
-    if timing.eta is not None and timing.eta_is_lower_bound:
-        eta = eta.replace("ETA ", "ETA ≥ ", 1)
+    eta = eta_text(timing.eta, at_least=timing.eta_is_lower_bound)
     return f"{rate_text(rate, counter)} · {eta}" if rate else eta

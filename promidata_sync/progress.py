@@ -1,10 +1,15 @@
-"""A one-line terminal progress bar (stderr), drawn only when stderr is a terminal."""
+"""A one-line terminal progress bar (stderr), drawn only when stderr is a terminal.
+
+The line shows the count, the elapsed time, the rate over the last minute and the time left
+(``promidata_sync.eta``, the same arithmetic as the admin and the ``--wait`` lines)."""
 
 from __future__ import annotations
 
 import sys
 import time
 from typing import TextIO
+
+from promidata_sync.eta import RateWindow, duration_text, eta_of, eta_text, rate_text
 
 
 class TerminalProgress:
@@ -22,6 +27,8 @@ class TerminalProgress:
         self.label, self.total, self.done = label, total, 0
         self.started = time.monotonic()
         self.drawn_at = 0.0
+        self.window = RateWindow()
+        self.window.add(self.started, 0)
         if total:
             self._draw(force=True)
 
@@ -40,11 +47,19 @@ class TerminalProgress:
         if not force and now - self.drawn_at < self.REDRAW_SECONDS:
             return
         self.drawn_at = now
-        share = self.done / self.total if self.total else 1.0
-        filled = int(self.WIDTH * share)
-        rate = self.done / max(now - self.started, 1e-6)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.stream.write(
-            f"\r{self.label:<18} [{bar}] {self.done}/{self.total} {share:4.0%} {rate:6.1f}/s"
-        )
+        self.stream.write("\r" + self.line(now) + "\x1b[K")
         self.stream.flush()
+
+    def line(self, now: float) -> str:
+        """The bar's text at ``now`` (a ``time.monotonic()`` value): bar, count, share,
+        elapsed time, rate and ETA (``ETA unknown`` until two seconds of samples)."""
+        self.window.add(now, self.done)
+        share = self.done / self.total if self.total else 1.0
+        filled = int(self.WIDTH * min(share, 1.0))
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        rate = self.window.rate()
+        eta = eta_of(self.total - self.done, rate)
+        return (
+            f"{self.label:<18} [{bar}] {self.done}/{self.total} {share:4.0%} "
+            f"{duration_text(now - self.started)} {rate_text(rate)} {eta_text(eta)}"
+        )

@@ -19,6 +19,7 @@ from catalog.models import Product, Supplier, SupplierExclusion, Variant
 from promidata_sync.admin import display
 from promidata_sync.admin.actions import stop_supplier_syncs, sync_suppliers
 from promidata_sync.admin.permissions import OperateSyncAdminMixin
+from promidata_sync.admin.run_history import sync_history_html
 from promidata_sync.models import SyncRun
 
 RECENT_RUNS_SHOWN = 10
@@ -93,6 +94,7 @@ class SupplierAdmin(OperateSyncAdminMixin, PageAnnotatedAdmin):
         "products",
         "variants",
         "recent_runs",
+        "sync_history",
         "created_at",
         "updated_at",
     )
@@ -203,3 +205,9 @@ class SupplierAdmin(OperateSyncAdminMixin, PageAnnotatedAdmin):
         return format_html_join(
             BR, '<a href="{}">#{}</a> {} {} ({}): {} families done, {} failed', rows
         )
+
+    @admin.display(description="Sync history")
+    def sync_history(self, supplier):
+        if supplier.pk is None:
+            return "-"
+        return sync_history_html(supplier.pk)

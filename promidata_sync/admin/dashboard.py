@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from promidata_sync.admin import display
 from promidata_sync.admin.jobs import HEAVY_COLUMNS, job_list_url
 from promidata_sync.admin.permissions import can_operate
+from promidata_sync.admin.throughput import throughput_context
 from promidata_sync.models import Job, SyncRun
 from promidata_sync.operations import get_queue_stats
 from promidata_sync.queue.broker import (
@@ -132,6 +133,7 @@ def dashboard_view(request):
         "refresh_interval_ms": REFRESH_INTERVAL_MS,
         "failed_jobs": recent_failed_jobs(),
         "failed_jobs_url": job_list_url(state=Job.State.FAILED),
+        "throughput": throughput_context(),
         "active_runs": [
             {
                 "run": run,

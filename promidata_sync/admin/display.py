@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from django.utils.html import format_html
 
+from promidata_sync.eta import duration_text
 from promidata_sync.models import SyncRun
+from promidata_sync.queue.waiting import WAITING_TEXT
+from promidata_sync.services.run_timing import (
+    RunTiming,
+    families_settled,
+    images_settled,
+    run_timing,
+    timing_summary,
+)
 
 STATE_LABELS = dict(SyncRun.State.choices)
 
@@ -56,9 +65,9 @@ def progress_numbers(done: int, failed: int, total: int, *, settled: bool) -> di
     }
 
 
-def progress_label(numbers: dict) -> str:
+def progress_label(numbers: dict, *, waiting: bool = False) -> str:
     if numbers["total"] == 0 and not numbers["settled"]:
-        return "planning…"
+        return WAITING_TEXT if waiting else "planning…"
     label = f"{numbers['done'] + numbers['failed']:,} / {numbers['total']:,}"
     if numbers["failed"]:
         label += f" · {numbers['failed']:,} failed"
@@ -71,21 +80,22 @@ def run_numbers(run: SyncRun) -> dict:
     The families' total is final once the run is planned; the images' total only once every
     family has been written (each written family plans its missing images).
     """
-    families_settled = bool(run.planned_at or run.finished_at)
-    families_over = run.families_done + run.families_failed >= run.families_total
-    images_settled = bool(run.finished_at or (families_settled and families_over))
     return {
         "families": progress_numbers(
-            run.families_done, run.families_failed, run.families_total, settled=families_settled
+            run.families_done,
+            run.families_failed,
+            run.families_total,
+            settled=families_settled(run),
         ),
         "images": progress_numbers(
-            run.images_done, run.images_failed, run.images_total, settled=images_settled
+            run.images_done, run.images_failed, run.images_total, settled=images_settled(run)
         ),
     }
 
 
-def progress_bar(run: SyncRun, kind: str) -> str:
-    """A bar with a done and a failed segment, and a "done / total · failed" label."""
+def progress_bar(run: SyncRun, kind: str, *, waiting: bool = False) -> str:
+    """A bar with a done and a failed segment, and a "done / total · failed" label
+    ("waiting for a worker" when ``waiting``)."""
     numbers = run_numbers(run)[kind]
     return format_html(
         '<div class="pd-progress" data-run-id="{}" data-run-field="{}" data-percent="{}" '
@@ -102,22 +112,8 @@ def progress_bar(run: SyncRun, kind: str) -> str:
         numbers["percent"],
         numbers["done_width"],
         numbers["failed_width"],
-        progress_label(numbers),
+        progress_label(numbers, waiting=waiting),
     )
-
-
-def duration_text(seconds: float | None) -> str:
-    """``1h 02m``, ``3m 07s``, ``12s``, or ``-`` when the run has not started."""
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
 
 
 def duration_cell(run: SyncRun) -> str:
@@ -128,17 +124,39 @@ def duration_cell(run: SyncRun) -> str:
     )
 
 
-def run_progress(run: SyncRun) -> dict:
+def timing_text(run: SyncRun, timing: RunTiming, *, waiting: bool = False) -> str:
+    """ "waiting for a worker", or the rate and ETA of an active run (``timing_summary``)."""
+    return WAITING_TEXT if waiting else timing_summary(run, timing)
+
+
+def timing_cell(run: SyncRun, *, timing: RunTiming | None = None, waiting: bool = False) -> str:
+    """The run's elapsed time and, while it is active, its rate and ETA (``timing_text``)."""
+    timing = timing or run_timing(run)
+    return format_html(
+        '<span data-run-id="{}" data-run-field="duration">{}</span>'
+        '<br><span class="pd-muted pd-eta" data-run-id="{}" data-run-field="eta">{}</span>',
+        run.pk,
+        duration_text(run.duration_seconds),
+        run.pk,
+        timing_text(run, timing, waiting=waiting),
+    )
+
+
+def run_progress(run: SyncRun, *, timing: RunTiming | None = None, waiting: bool = False) -> dict:
     """What the poller needs to redraw one run (the JSON of the progress endpoint)."""
     numbers = run_numbers(run)
     for kind in ("families", "images"):
-        numbers[kind]["label"] = progress_label(numbers[kind])
+        numbers[kind]["label"] = progress_label(numbers[kind], waiting=waiting)
+    timing = timing or run_timing(run)
     return {
         "id": run.pk,
         "state": run.state,
         "state_label": STATE_LABELS.get(run.state, run.state),
         "active": run.is_active,
         "duration": duration_text(run.duration_seconds),
+        "eta": timing_text(run, timing, waiting=waiting),
+        "eta_seconds": timing.eta,
+        "waiting_for_worker": waiting,
         **numbers,
     }
 

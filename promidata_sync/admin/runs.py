@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from catalog.admin.common import PageChangeList
 from promidata_sync.admin import display
 from promidata_sync.admin.actions import (
     retry_and_report,
@@ -29,6 +30,8 @@ from promidata_sync.admin.permissions import OperateSyncAdminMixin, can_operate,
 from promidata_sync.models import FamilyFile, Job, SyncItem, SyncRun
 from promidata_sync.operations import stop_sync
 from promidata_sync.queue.registry import QUEUE_NAMES
+from promidata_sync.queue.waiting import runs_waiting_for_worker
+from promidata_sync.services.run_timing import recent_item_counts, run_timing
 from promidata_sync.services.runs import run_retryable
 
 JOBS_SHOWN = 50
@@ -146,11 +149,11 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Families")
     def families_progress(self, run):
-        return display.progress_bar(run, "families")
+        return display.progress_bar(run, "families", waiting=self._timed(run).pd_waiting)
 
     @admin.display(description="Images")
     def images_progress(self, run):
-        return display.progress_bar(run, "images")
+        return display.progress_bar(run, "images", waiting=self._timed(run).pd_waiting)
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, run):
@@ -161,7 +164,27 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Duration")
     def duration(self, run):
-        return display.duration_cell(run)
+        run = self._timed(run)
+        return display.timing_cell(run, timing=run.pd_timing, waiting=run.pd_waiting)
+
+    # --- time: rate and ETA of the page's runs, in two queries for the whole page --------
+    def get_changelist(self, request, **kwargs):
+        return PageChangeList
+
+    def annotate_page(self, runs: list[SyncRun]) -> None:
+        """Sets ``pd_timing`` (``run_timing`` over the recent window for active runs) and
+        ``pd_waiting`` (queued with no live worker for its queue) on each run."""
+        active = [run.pk for run in runs if run.is_active]
+        recent = recent_item_counts(active)
+        waiting = runs_waiting_for_worker(runs)
+        for run in runs:
+            run.pd_timing = run_timing(run, recent=recent.get(run.pk))
+            run.pd_waiting = run.pk in waiting
+
+    def _timed(self, run: SyncRun) -> SyncRun:
+        if not hasattr(run, "pd_timing"):  # the run's own page: one run
+            self.annotate_page([run])
+        return run
 
     # --- pages ---------------------------------------------------------------------------
     def get_urls(self):
@@ -248,8 +271,16 @@ class SyncRunAdmin(OperateSyncAdminMixin, admin.ModelAdmin):
             ids = [-1]
         if any(not 0 < i < 2**63 for i in ids):  # SQLite cannot even compare a larger one
             return JsonResponse({"error": "ids must be comma-separated run numbers"}, status=400)
-        runs = SyncRun.objects.filter(pk__in=ids[:PROGRESS_MAX_IDS]).order_by("-id")
-        return JsonResponse({"runs": [display.run_progress(run) for run in runs]})
+        runs = list(SyncRun.objects.filter(pk__in=ids[:PROGRESS_MAX_IDS]).order_by("-id"))
+        self.annotate_page(runs)
+        return JsonResponse(
+            {
+                "runs": [
+                    display.run_progress(run, timing=run.pd_timing, waiting=run.pd_waiting)
+                    for run in runs
+                ]
+            }
+        )
 
     def retry_view(self, request, object_id):
         """POST: retry the run's failed families and images, then back to the run page."""

@@ -93,3 +93,10 @@ def workers_prune(*, older_than_seconds: int = 3600) -> int:
     since = timezone.now() - timedelta(seconds=older_than_seconds)
     deleted, _ = WorkerHeartbeat.objects.filter(last_seen_at__lt=since).delete()
     return deleted
+
+
+def queues_live(*, within_seconds: int = LIVE_SECONDS) -> set[str]:
+    """Every queue some worker heard from in the last ``within_seconds`` consumes. One query."""
+    since = timezone.now() - timedelta(seconds=within_seconds)
+    beats = WorkerHeartbeat.objects.filter(last_seen_at__gte=since).values_list("queues", flat=True)
+    return {queue for queues in beats for queue in queues}

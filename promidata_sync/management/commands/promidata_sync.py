@@ -33,16 +33,26 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from promidata_sync.checks import StorageUnavailable, storage_check
 from promidata_sync.errors import describe
+from promidata_sync.eta import duration_text
 from promidata_sync.models import SyncRun
 from promidata_sync.operations import UnknownSupplier, reimport_families, start_sync
 from promidata_sync.progress import TerminalProgress
 from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
 from promidata_sync.queue.reconcile import reconcile
+from promidata_sync.queue.waiting import WAITING_TEXT, first_queue, runs_waiting_for_worker
 from promidata_sync.redaction import redact
 from promidata_sync.services.direct import SyncReport, sync_direct
 from promidata_sync.services.exclusions import ExcludedFamilies
 from promidata_sync.services.feed_index import FeedUnreadable
 from promidata_sync.services.reimport import TooManySkus, UnknownSku
+from promidata_sync.services.run_timing import (
+    RunTiming,
+    families_settled,
+    images_settled,
+    recent_item_counts,
+    run_timing,
+    timing_summary,
+)
 from promidata_sync.summary import format_failures, format_report, format_runs
 
 EXIT_OK, EXIT_FAILURES, EXIT_FEED_UNREADABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -288,14 +298,27 @@ class Command(BaseCommand):
         no worker supervisor runs it."""
         drawn = 0
         started = last_reconcile = time.monotonic()
+        said_waiting: set[int] = set()
         while True:
             runs = list(SyncRun.objects.filter(pk__in=run_ids).select_related("supplier"))
+            waiting = runs_waiting_for_worker(runs)
             if live:
                 if drawn:
                     self.stdout.write(f"\x1b[{drawn}F", ending="")
+                recent = recent_item_counts([r.pk for r in runs if r.is_active])
                 for run in runs:
-                    self.stdout.write("\x1b[2K" + _progress_line(run))
+                    timing = run_timing(run, recent=recent.get(run.pk))
+                    line = _progress_line(run, timing=timing, waiting=run.pk in waiting, bar=True)
+                    self.stdout.write("\x1b[2K" + line)
                 drawn = len(runs)
+            else:
+                # No terminal (cron, a log): say once per run that it waits for a worker.
+                for run in runs:
+                    if run.pk in waiting and run.pk not in said_waiting:
+                        said_waiting.add(run.pk)
+                        self.stderr.write(
+                            _progress_line(run, timing=run_timing(run), waiting=True).strip()
+                        )
             if all(run.finished_at for run in runs):
                 return sorted(runs, key=lambda r: r.supplier.code), []
             now = time.monotonic()
@@ -331,13 +354,47 @@ def failure_lines(runs: list[SyncRun]) -> list[str]:
     return lines
 
 
-def _progress_line(run: SyncRun) -> str:
-    def part(done, failed, total):
+def _progress_line(
+    run: SyncRun, *, timing: RunTiming, waiting: bool = False, bar: bool = False
+) -> str:
+    """One run's ``--wait`` line: its counters, elapsed time, rate and ETA (``eta``), or
+    "waiting for a worker"; ``bar`` (on a terminal) adds a bar of the counter being worked on.
+
+    A run whose total is 0 before it is planned is not 100 % done: it says "planning"."""
+
+    def part(done, failed, total, settled):
+        if not total and not settled:
+            return "planning"
         share = (done + failed) / total if total else 1.0
         return f"{done + failed}/{total} ({share:.0%}, {failed} failed)"
 
-    return (
-        f"{run.supplier.code:<8} #{run.pk:<6} {run.state:<9} families "
-        f"{part(run.families_done, run.families_failed, run.families_total)}  images "
-        f"{part(run.images_done, run.images_failed, run.images_total)}"
+    head = f"{run.supplier.code:<8} #{run.pk:<6} {run.state:<9} "
+    if waiting:
+        return head + f"{WAITING_TEXT} on {first_queue(run)} (start promidata_workers)"
+    families = part(
+        run.families_done, run.families_failed, run.families_total, families_settled(run)
     )
+    images = part(run.images_done, run.images_failed, run.images_total, images_settled(run))
+    line = head
+    if bar:
+        line += _bar(run) + " "
+    line += f"families {families}  images {images}  {duration_text(timing.elapsed)}"
+    if run.is_active:
+        line += f"  {timing_summary(run, timing)}"
+    return line
+
+
+BAR_WIDTH = 20
+
+
+def _bar(run: SyncRun) -> str:
+    """``[#######-------]`` of the families until they are written, then of the images."""
+    counter = (
+        "families" if run.families_done + run.families_failed < run.families_total else "images"
+    )
+    done = getattr(run, f"{counter}_done") + getattr(run, f"{counter}_failed")
+    total = getattr(run, f"{counter}_total")
+    filled = (
+        BAR_WIDTH * min(done, total) // total if total else (BAR_WIDTH if run.finished_at else 0)
+    )
+    return "[" + "#" * filled + "-" * (BAR_WIDTH - filled) + "]"

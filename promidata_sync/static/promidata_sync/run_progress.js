@@ -5,7 +5,8 @@
  *  - #pd-run-progress carries data-url (the progress endpoint) and data-interval-ms;
  *  - every run on the page has one state badge [data-run-field="state"][data-run-active];
  *  - progress bars are .pd-progress[data-run-field="families"|"images"], durations
- *    [data-run-field="duration"], all tagged with data-run-id.
+ *    [data-run-field="duration"], rate and ETA [data-run-field="eta"], all tagged with
+ *    data-run-id.
  * While a run is active the endpoint is polled (one request at a time) for the active runs
  * only; when none is left, polling stops and <html data-pd-polling="stopped"> is set.
  */
@@ -49,6 +50,7 @@
     fields(run.id, "families").forEach(function (bar) { updateBar(bar, run.families); });
     fields(run.id, "images").forEach(function (bar) { updateBar(bar, run.images); });
     fields(run.id, "duration").forEach(function (cell) { cell.textContent = run.duration; });
+    fields(run.id, "eta").forEach(function (cell) { cell.textContent = run.eta; });
     if (!run.active) {
       document
         .querySelectorAll('[data-run-finished-notice="' + run.id + '"]')

@@ -44,6 +44,7 @@ from promidata_sync.services.stock import (
     stock_run_plan,
     stock_template_check,
 )
+from promidata_sync.services.supplier_codes import did_you_mean, supplier_by_code
 from promidata_sync.services.work import SupplierWork, Work, items_work
 
 __all__ = [
@@ -120,12 +121,14 @@ def _suppliers_for(supplier: Supplier | str | None) -> list[Supplier]:
     if isinstance(supplier, Supplier):
         return [supplier]
     if supplier is not None:
-        found = Supplier.objects.filter(code=supplier).first()
+        found = supplier_by_code(supplier)
         if found is None:
             _discover_suppliers()  # a supplier new to the feed is not stored yet
-            found = Supplier.objects.filter(code=supplier).first()
+            found = supplier_by_code(supplier)
         if found is None:
-            raise UnknownSupplier(f"unknown supplier {supplier!r} (not in Import.txt either)")
+            raise UnknownSupplier(
+                f"unknown supplier {supplier!r} (not in Import.txt either)" + did_you_mean(supplier)
+            )
         return [found]
     _discover_suppliers()
     return list(Supplier.objects.filter(is_active=True).order_by("code"))
@@ -309,9 +312,9 @@ def _known_suppliers(supplier: Supplier | str | None) -> list[Supplier]:
     if isinstance(supplier, Supplier):
         return [supplier]
     if supplier is not None:
-        found = Supplier.objects.filter(code=supplier).first()
+        found = supplier_by_code(supplier)
         if found is None:
-            raise UnknownSupplier(f"unknown supplier {supplier!r}")
+            raise UnknownSupplier(f"unknown supplier {supplier!r}" + did_you_mean(supplier))
         return [found]
     return list(Supplier.objects.filter(is_active=True).order_by("code"))
 

@@ -24,7 +24,7 @@ from catalog.models import Supplier
 from promidata_sync.concurrency import bounded_map
 from promidata_sync.conf import SyncConfig
 from promidata_sync.errors import describe
-from promidata_sync.feed import ImportIndex
+from promidata_sync.feed import ImportIndex, MalformedLine
 from promidata_sync.fetching import Fetcher
 from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.services import runs
@@ -49,6 +49,7 @@ from promidata_sync.services.stock import (
     stock_run_plan,
     stock_template_check,
 )
+from promidata_sync.services.supplier_codes import did_you_mean, suppliers_by_codes
 from promidata_sync.services.work import (
     FamilyWork,
     ImageWork,
@@ -91,6 +92,7 @@ class SyncReport:
     index_error: str = ""
     errors: list[str] = field(default_factory=list)  # problems outside any run
     malformed_lines: int = 0
+    malformed: list[MalformedLine] = field(default_factory=list)  # raw text: mask to show
     duplicate_lines: int = 0
     categories: int = 0
     categories_error: str = ""
@@ -131,6 +133,7 @@ def sync_direct(
     try:
         index = index_fetch(config=config, fetcher=fetcher)
         report.malformed_lines = len(index.malformed)
+        report.malformed = list(index.malformed)
         report.duplicate_lines = index.duplicate_lines
         categories = categories_sync(index, config=config, fetcher=fetcher)
         report.categories, report.categories_error = categories.categories, categories.error
@@ -176,7 +179,7 @@ def sync_direct(
 def _fail_requested_runs(report: SyncReport, codes, trigger: str, force: bool, skus) -> None:
     """Record a failed run for each requested supplier, as far as the database allows."""
     try:
-        for supplier in Supplier.objects.filter(code__in=codes or []):
+        for supplier in suppliers_by_codes(list(codes or [])).values():
             report.runs.append(
                 _failed_run(supplier, trigger, force, report.index_error, skus.get(supplier.code))
             )
@@ -187,12 +190,18 @@ def _fail_requested_runs(report: SyncReport, codes, trigger: str, force: bool, s
 def _select_suppliers(index: ImportIndex, codes: list[str] | None):
     """Yield ``(supplier, error)``: requested codes in order, or every active supplier."""
     if codes:
-        found = {s.code: s for s in Supplier.objects.filter(code__in=codes)}
+        found = suppliers_by_codes(codes)  # case-insensitive: a100 is A100
         for code in codes:
             if code in found:
                 yield found[code], ""
             else:
-                yield None, f"{code}: unknown supplier (not in Import.txt nor in the database)"
+                yield (
+                    None,
+                    (
+                        f"{code}: unknown supplier (not in Import.txt nor in the database)"
+                        + did_you_mean(code)
+                    ),
+                )
         return
     yield from ((s, "") for s in Supplier.objects.filter(is_active=True).order_by("code"))
 

@@ -33,6 +33,16 @@ def run_command(*args) -> tuple[int, str]:
     return 0, out.getvalue()
 
 
+def run_command_streams(*args) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr: failures belong on stderr, the summary on stdout."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("promidata_sync", *args, stdout=out, stderr=err)
+    except SystemExit as exc:
+        return exc.code, out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()
+
+
 def test_sample_feed_imports_with_exit_0_and_a_second_run_changes_nothing(settings):
     settings.PROMIDATA_IMPORT_URL = SAMPLE_IMPORT.as_uri()
 
@@ -65,30 +75,31 @@ def test_sample_feed_tricky_names_survive(settings):
 
 def test_exit_code_1_when_a_family_fails(feed_server, sync_config, settings):
     feed_server.fail(f"{base_path(feed_server)}/A100/A100-F00001.json", 404)
-    code, out = run_command("--direct")
+    code, out, err = run_command_streams("--direct")
     assert code == 1
-    assert "A100 family A100-F00001: HTTP 404" in out
+    assert "A100 family A100-F00001: HTTP 404" in err
+    assert "HTTP 404" not in out and "Completed with failures" in out
 
 
 def test_exit_code_2_when_the_feed_is_unreadable(feed_server, sync_config):
     feed_server.fail(import_path(feed_server), 404)
-    code, out = run_command("--direct")
+    code, out, err = run_command_streams("--direct")
     assert code == 2
-    assert "Feed unreadable" in out
-    assert feed_server.import_url not in out  # the profile URL is a secret
+    assert "Feed unreadable" in err and "Feed unreadable" not in out
+    assert feed_server.import_url not in out + err  # the profile URL is a secret
 
 
 def test_exit_code_2_without_an_import_url(settings):
     settings.PROMIDATA_IMPORT_URL = ""
-    code, out = run_command("--direct")
+    code, _out, err = run_command_streams("--direct")
     assert code == 2
-    assert "PROMIDATA_IMPORT_URL is not set" in out
+    assert "PROMIDATA_IMPORT_URL is not set" in err
 
 
 def test_unknown_supplier_code_is_an_error(feed_server, sync_config):
-    code, out = run_command("--direct", "A999")
+    code, _out, err = run_command_streams("--direct", "A999")
     assert code == 1
-    assert "A999: unknown supplier" in out
+    assert "A999: unknown supplier" in err
 
 
 ROOT = Path(__file__).resolve().parents[2]

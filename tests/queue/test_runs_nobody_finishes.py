@@ -129,7 +129,7 @@ def test_wait_gives_up_after_its_timeout_and_says_so(feed, feed_server, worker_e
 
     assert waiting.returncode == 1, out + err
     assert time.monotonic() - started < 30
-    assert "still queued after 2s; stopped waiting" in out
+    assert "still Queued after 2s; stopped waiting" in err  # failures on stderr
     assert "Traceback" not in out + err
 
 

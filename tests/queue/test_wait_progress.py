@@ -94,9 +94,11 @@ def test_without_a_terminal_it_says_so_once_on_stderr(worker_env):
         timeout=60,
     )
 
-    waiting = [line for line in done.stderr.splitlines() if "waiting for a worker" in line]
-    assert len(waiting) == 1, done.stderr
-    assert waiting[0].startswith("A100") and "supplier-sync" in waiting[0]
+    waiting = [line for line in done.stderr.splitlines() if "no worker is consuming" in line]
+    assert waiting == [
+        "no worker is consuming supplier-sync: start promidata_workers (the runs wait until "
+        "one does)"
+    ], done.stderr
     assert done.returncode == 1
 
 

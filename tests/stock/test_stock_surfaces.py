@@ -73,7 +73,7 @@ def test_the_command_reads_stock_and_exits_with_what_happened(catalog, stock_ser
     call_command("promidata_stock", "--supplier", "A100", "--direct")
 
     out = capsys.readouterr().out
-    assert "A100: stock run #" in out and "completed: 3 families read, 0 failed" in out
+    assert "A100: stock run #" in out and "Completed: 3 families read, 0 failed" in out
 
     del stock_server.quantities["A100-00000-0"]
     with pytest.raises(SystemExit) as failed:

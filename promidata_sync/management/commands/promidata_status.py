@@ -1,44 +1,84 @@
-"""``manage.py promidata_status [JOB_ID] [--json]``: queues, workers and recent runs, or one job."""
+"""``manage.py promidata_status [JOB_ID | --run N] [--json]``: queues, workers and recent runs,
+one job, or one run with its failures.
+
+``--json`` prints one flat document: ``broker`` ({"ok", "location", "error"}), ``queues``
+({name: counts}), ``total`` (counts), ``workers`` and ``runs`` (the run documents of
+``promidata_sync --json``); one job or one run is that object alone. Errors are JSON too
+(``{"error": "..."}``) with the same exit codes: 0 shown, 1 no such job or run, 2 the broker
+is unreachable (the rest of the overview is shown all the same).
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from promidata_sync.models import Job, SyncRun
-from promidata_sync.operations import get_queue_stats, run_status
-from promidata_sync.queue.broker import BrokerUnavailable, broker_check
+from promidata_sync.operations import get_queue_stats
+from promidata_sync.queue.broker import BrokerUnavailable, broker_check, broker_location
 from promidata_sync.redaction import redact
 from promidata_sync.services.jobs import job_as_dict
 from promidata_sync.services.workers import workers_live
+from promidata_sync.summary import format_failures, run_document, state_label
 
 RECENT_RUNS = 10
+EXIT_OK, EXIT_NOT_FOUND, EXIT_BROKER_DOWN = 0, 1, 2
 
 
 class Command(BaseCommand):
-    help = "Print queue statistics, live workers and recent runs, or the status of one job."
+    help = "Print queue statistics, live workers and recent runs, or one job, or one run."
 
     def add_arguments(self, parser):
         parser.add_argument("job_id", nargs="?", help="A job id (Dramatiq message id).")
+        parser.add_argument("--run", type=int, metavar="N", help="Show sync run N and failures.")
         parser.add_argument("--json", action="store_true", help="Machine-readable output.")
 
     def handle(self, *args, job_id, **options):
-        as_json = options["json"]
+        self.as_json = options["json"]
+        if job_id and options["run"] is not None:
+            return self._fail("give a job id or --run, not both", EXIT_NOT_FOUND)
         if job_id:
-            job = Job.objects.filter(job_id=job_id).first()
-            if job is None:
-                raise CommandError(f"no job with id {job_id!r}")
-            status = job_as_dict(job)
-            self.stdout.write(json.dumps(status, indent=2) if as_json else _job_text(status))
+            return self._job(job_id)
+        if options["run"] is not None:
+            return self._run(options["run"])
+        return self._overview()
+
+    def _fail(self, message: str, code: int) -> None:
+        """One line on stderr (``{"error": ...}`` on stdout under ``--json``), then exit."""
+        if self.as_json:
+            self.stdout.write(json.dumps({"error": message}))
+        else:
+            self.stderr.write(message)
+        sys.exit(code)
+
+    def _job(self, job_id: str) -> None:
+        job = Job.objects.filter(job_id=job_id).first()
+        if job is None:
+            return self._fail(f"no job with id {job_id!r}", EXIT_NOT_FOUND)
+        status = job_as_dict(job)
+        self.stdout.write(json.dumps(status, indent=2) if self.as_json else _job_text(status))
+
+    def _run(self, run_id: int) -> None:
+        run = SyncRun.objects.select_related("supplier").filter(pk=run_id).first()
+        if run is None:
+            return self._fail(f"no sync run #{run_id}", EXIT_NOT_FOUND)
+        if self.as_json:
+            self.stdout.write(json.dumps(run_document(run), indent=2))
             return
+        self.stdout.write(_run_text(run))
+
+    def _overview(self) -> None:
+        broker = {"ok": True, "location": broker_location(), "error": ""}
         try:
             broker_check()
-            stats, broker_error = get_queue_stats(), ""
+            stats = get_queue_stats()
         except BrokerUnavailable as exc:
-            stats, broker_error = None, str(exc)
+            stats, broker["ok"], broker["error"] = None, False, str(exc)
         except Exception as exc:  # the broker went away between the check and the counts
-            stats, broker_error = None, redact(f"queue statistics unavailable: {exc}")
+            stats, broker["ok"] = None, False
+            broker["error"] = redact(f"queue statistics unavailable: {exc}")
         workers = [
             {
                 "worker": w.worker_id,
@@ -48,20 +88,47 @@ class Command(BaseCommand):
             }
             for w in workers_live()
         ]
-        runs = [
-            run_status(run)
-            for run in SyncRun.objects.select_related("supplier").order_by("-id")[:RECENT_RUNS]
-        ]
-        if as_json:
+        recent = SyncRun.objects.select_related("supplier").order_by("-id")[:RECENT_RUNS]
+        runs = [run_document(run) for run in recent]
+        if self.as_json:
             payload = {
-                "queues": stats,
-                "broker_error": broker_error,
+                "broker": broker,
+                "queues": stats["queues"] if stats else None,
+                "total": stats["total"] if stats else None,
                 "workers": workers,
                 "runs": runs,
             }
             self.stdout.write(json.dumps(payload, indent=2))
-            return
-        self.stdout.write(_overview_text(stats, broker_error, workers, runs))
+        else:
+            self.stdout.write(_overview_text(stats, workers, runs))
+        if not broker["ok"]:
+            if not self.as_json:
+                self.stderr.write(f"Broker: {broker['error']}")
+            sys.exit(EXIT_BROKER_DOWN)
+
+
+def _run_text(run: SyncRun) -> str:
+    doc = run_document(run)
+    c = doc["counters"]
+    duration = doc["duration_seconds"]
+    lines = [
+        f"sync run #{run.pk} of {run.supplier.code} ({run.get_kind_display()}, "
+        f"{run.get_mode_display()}, trigger {run.trigger}): {state_label(run)}",
+        f"  families {c['families_done'] + c['families_failed']}/{c['families_total']} "
+        f"({c['families_failed']} failed; {c['families_new']} new, {c['families_updated']} "
+        f"updated, {c['families_unchanged']} unchanged, {c['families_deactivated']} "
+        f"deactivated)",
+        f"  images {c['images_done'] + c['images_failed']}/{c['images_total']} "
+        f"({c['images_failed']} failed; {c['images_downloaded']} downloaded, "
+        f"{c['images_reused']} reused)",
+        f"  started {doc['started_at'] or '-'}, finished {doc['finished_at'] or '-'}"
+        + (f", {duration:.1f}s" if duration is not None else ""),
+    ]
+    failures = format_failures([run])
+    if failures:
+        lines.append("Failures and messages:")
+        lines += failures
+    return "\n".join(lines)
 
 
 def _job_text(status: dict) -> str:
@@ -81,10 +148,10 @@ def _job_text(status: dict) -> str:
     return "\n".join(lines)
 
 
-def _overview_text(stats, broker_error, workers, runs) -> str:
+def _overview_text(stats, workers, runs) -> str:
     lines = []
     if stats is None:
-        lines.append(f"Broker: {broker_error}")
+        lines.append("Queues: no statistics while the broker is unreachable")
     else:
         keys = ["waiting", "active", "delayed", "dead", "completed", "failed", "total"]
         lines.append("queue            " + "".join(f"{k:>10}" for k in keys))
@@ -97,10 +164,10 @@ def _overview_text(stats, broker_error, workers, runs) -> str:
         )
     lines.append("Recent runs:")
     for r in runs:
-        f, i = r["families"], r["images"]
+        c = r["counters"]
         lines.append(
-            f"  #{r['run_id']:<6} {r['supplier']:<8} {r['mode']:<6} {r['state']:<9} families "
-            f"{f['done']}/{f['total']} ({f['failed']} failed) images {i['done']}/{i['total']} "
-            f"({i['failed']} failed)"
+            f"  #{r['id']:<6} {r['supplier']:<8} {r['mode']:<6} {r['state_label']:<9} families "
+            f"{c['families_done']}/{c['families_total']} ({c['families_failed']} failed) images "
+            f"{c['images_done']}/{c['images_total']} ({c['images_failed']} failed)"
         )
     return "\n".join(lines)

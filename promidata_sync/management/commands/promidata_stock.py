@@ -24,7 +24,7 @@ from promidata_sync.errors import describe
 from promidata_sync.models import SyncRun
 from promidata_sync.operations import StockNotConfigured, UnknownSupplier, start_stock_sync
 from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
-from promidata_sync.summary import format_failures
+from promidata_sync.summary import format_failures, state_label
 
 EXIT_OK, EXIT_FAILURES, EXIT_BROKEN, EXIT_INTERRUPTED = 0, 1, 2, 130
 WAIT_POLL_SECONDS = 0.5
@@ -88,13 +88,13 @@ class Command(BaseCommand):
         finished, still_open = self._follow(run_ids, timeout)
         for run in finished:
             self._say(
-                f"{run.supplier.code}: stock run #{run.pk} {run.state}: "
+                f"{run.supplier.code}: stock run #{run.pk} {state_label(run)}: "
                 f"{run.families_done} families read, {run.families_failed} failed"
             )
         for line in format_failures([r for r in finished if r.state != SyncRun.State.COMPLETED]):
             self.stderr.write(line.strip())
         for run in still_open:
-            self.stderr.write(f"{run.supplier.code}: stock run #{run.pk} still {run.state}")
+            self.stderr.write(f"{run.supplier.code}: stock run #{run.pk} still {state_label(run)}")
         ok = not errors and not still_open
         ok = ok and all(r.state == SyncRun.State.COMPLETED for r in finished)
         return EXIT_OK if ok else EXIT_FAILURES

@@ -8,6 +8,14 @@ follows them to the end. ``--direct`` runs everything in this process without a 
 Without a broker (REDIS_URL or BROKER_URL) the queue lives in this process, so the command
 always waits.
 
+``--json`` prints one JSON document on stdout at the end (and nothing else there): the runs
+(id, supplier, kind, mode, trigger, state code, counters, duration, failures) and the errors
+outside any run, in every mode; the exit code is the same as without it.
+
+Failures (a failed family or image, an unknown supplier, a run that did not complete, an
+unreadable feed) go to stderr in every mode; the summary goes to stdout. ``-v 2`` also lists
+the malformed Import.txt lines of a direct sync, masked.
+
 ``--quiet`` is for cron (``promidata_sync --all --trigger cron --quiet``): nothing is printed
 on success, one line per failure goes to stderr, and the exit code says whether something
 failed. A supplier whose sync is still running is not synced twice: its running sync is
@@ -16,13 +24,18 @@ followed instead (see docs/scheduling.md).
 Exit codes: 0 everything synced; 1 something failed (a family, an image, a refused
 deactivation, an unknown supplier or SKU, or ``--wait`` gave up after ``--timeout``); 2 the feed
 could not be read, the broker is unreachable, the configuration is wrong or the sync broke
-on an internal error (one line here; the traceback, masked, in the log); 130 interrupted.
+on an internal error (one line here; the traceback, masked, in the log); 130 interrupted
+(Ctrl-C or SIGTERM: a direct run is marked stopped, one line says which; a queued run goes on
+unless its jobs ran in this process). ``--wait`` says once on stderr when no live worker
+consumes a queue the runs wait for, and still ends at ``--timeout``.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -30,15 +43,17 @@ import time
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.utils import timezone
 
 from promidata_sync.checks import StorageUnavailable, storage_check
 from promidata_sync.errors import describe
 from promidata_sync.eta import duration_text
 from promidata_sync.models import SyncRun
-from promidata_sync.operations import UnknownSupplier, reimport_families, start_sync
+from promidata_sync.operations import UnknownSupplier, reimport_families, start_sync, stop_sync
 from promidata_sync.progress import TerminalProgress
 from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
 from promidata_sync.queue.reconcile import reconcile
+from promidata_sync.queue.registry import FAMILY, IMAGE, STOCK, SUPPLIER
 from promidata_sync.queue.waiting import WAITING_TEXT, first_queue, runs_waiting_for_worker
 from promidata_sync.redaction import redact
 from promidata_sync.services.direct import SyncReport, sync_direct
@@ -53,7 +68,15 @@ from promidata_sync.services.run_timing import (
     run_timing,
     timing_summary,
 )
-from promidata_sync.summary import format_failures, format_report, format_runs
+from promidata_sync.services.workers import workers_live
+from promidata_sync.summary import (
+    failure_lines,
+    format_report,
+    format_runs,
+    run_document,
+    state_label,
+    warning_lines,
+)
 
 EXIT_OK, EXIT_FAILURES, EXIT_FEED_UNREADABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 WAIT_POLL_SECONDS = 1.0
@@ -104,6 +127,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="Never draw a progress bar.")
         parser.add_argument(
+            "--json",
+            action="store_true",
+            help="Print one JSON document (runs, states, counters, failures) on stdout at the end.",
+        )
+        parser.add_argument(
             "--quiet",
             action="store_true",
             help="For cron: print nothing on success, one line per failure on stderr.",
@@ -125,22 +153,93 @@ class Command(BaseCommand):
         sync to find dead.
         """
         signal.signal(signal.SIGTERM, _interrupt)
+        self.as_json = options["json"]
+        self.json_out = self.stdout
+        if self.as_json:
+            self.stdout = OutputWrapper(io.StringIO())  # stdout holds the document only
+        self.started_at = timezone.now()
+        self.mode = SyncRun.Mode.DIRECT if options["direct"] else SyncRun.Mode.QUEUE
+        self.run_ids: list[int] = []
+        self.errors: list[str] = []
+        self.report: SyncReport | None = None
+        self.timed_out = False
         try:
             code = self._sync(**options)
-        except CommandError:
-            raise
+        except CommandError as exc:
+            if not self.as_json:
+                raise
+            self._error(str(exc))
+            code = exc.returncode
         except KeyboardInterrupt:
-            self.stderr.write("promidata_sync: interrupted")
+            self._error(self._interrupted())
             code = EXIT_INTERRUPTED
         except ImproperlyConfigured as exc:  # found while starting (a setting read late)
-            self.stderr.write(f"configuration error: {redact(str(exc))}")
+            self._error(f"configuration error: {redact(str(exc))}")
             code = EXIT_FEED_UNREADABLE
         except Exception as exc:
             log.exception("promidata_sync failed")
-            self.stderr.write(f"promidata_sync: {describe(exc)}; the traceback is in the log")
+            self._error(f"promidata_sync: {describe(exc)}; the traceback is in the log")
             code = EXIT_FEED_UNREADABLE
+        if self.as_json:
+            self.json_out.write(json.dumps(self._document(code), indent=2))
         if code:
             sys.exit(code)
+
+    def _error(self, line: str) -> None:
+        """A problem outside any run: one line on stderr, and in the JSON document."""
+        self.errors.append(line)
+        self.stderr.write(line)
+
+    def _interrupted(self) -> str:
+        """Settle the runs Ctrl-C left behind and say in one line what became of them.
+
+        A direct run has already been finished as stopped by the driver. Queue runs whose
+        jobs live in this process (no broker) die with it: they are stopped here. Queue runs
+        on a broker go on without us.
+        """
+        if self.mode == SyncRun.Mode.DIRECT:
+            stopped = SyncRun.objects.filter(
+                owner_pid=os.getpid(),
+                created_at__gte=self.started_at,
+                state=SyncRun.State.STOPPED,
+            )
+            named = _runs_named(stopped)
+            self.run_ids += [run.pk for run in stopped]
+            return f"interrupted: {named} marked stopped" if named else "interrupted: no sync ran"
+        runs = SyncRun.objects.filter(pk__in=self.run_ids, finished_at__isnull=True)
+        if not runs:
+            return "interrupted: stopped waiting (the syncs had ended)"
+        if not is_persistent():
+            for run in runs:
+                stop_sync(run)
+            return f"interrupted: {_runs_named(runs)} marked stopped (its jobs ran here)"
+        return f"interrupted: stopped waiting; {_runs_named(runs)} goes on in the workers"
+
+    def _document(self, code: int) -> dict:
+        """The ``--json`` document: every run this command started or followed, fresh from
+        the database, and the problems outside runs."""
+        if self.report is not None:
+            self.run_ids += [run.pk for run in self.report.runs]
+        runs = SyncRun.objects.filter(pk__in=self.run_ids).select_related("supplier")
+        document = {
+            "ok": code == EXIT_OK,
+            "exit_code": code,
+            "mode": self.mode,
+            "runs": [run_document(run) for run in runs.order_by("supplier__code", "pk")],
+            "errors": self.errors,
+            "timed_out": self.timed_out,
+            "index": None,
+        }
+        if self.report is not None:
+            document["index"] = {
+                "error": self.report.index_error,
+                "malformed_lines": self.report.malformed_lines,
+                "duplicate_lines": self.report.duplicate_lines,
+                "categories": self.report.categories,
+                "categories_error": self.report.categories_error,
+            }
+            document["seconds"] = round(self.report.seconds, 3)
+        return document
 
     def _sync(self, *, codes, direct, wait, force, refetch_all, trigger, no_progress, **opts):
         codes = [c.strip() for c in codes if c.strip()]
@@ -167,6 +266,9 @@ class Command(BaseCommand):
             except StorageUnavailable as exc:
                 raise CommandError(str(exc), returncode=EXIT_FEED_UNREADABLE) from None
         self.quiet = opts["quiet"]
+        self.verbosity = opts["verbosity"]
+        if self.quiet or self.as_json:
+            no_progress = True
         if self.quiet:
             # Success prints nothing: the summary goes nowhere, failures to stderr (below).
             self.stdout = OutputWrapper(io.StringIO())
@@ -199,6 +301,7 @@ class Command(BaseCommand):
             except (UnknownSku, TooManySkus, ExcludedFamilies) as exc:
                 raise CommandError(str(exc), returncode=EXIT_FAILURES) from None
             report = result["report"]
+            self.report = report
         else:
             report = sync_direct(
                 codes or None,
@@ -207,12 +310,15 @@ class Command(BaseCommand):
                 trigger=trigger,
                 progress=progress,
             )
-        self.stdout.write(format_report(report))
-        if self.quiet:
-            if report.index_error:  # every run failed for this one reason
-                self._write_failures([f"Feed unreadable: {report.index_error}"])
-            else:
-                self._write_failures(failure_lines(report.runs) + report.errors)
+            self.report = report
+        self.stdout.write(format_report(report, list_malformed=self.verbosity >= 2))
+        if report.index_error:  # every run failed for this one reason
+            self._write_failures([f"Feed unreadable: {report.index_error}"])
+        else:
+            self._write_failures(failure_lines(report.runs) + report.errors)
+        self.errors += report.errors + (
+            [f"Feed unreadable: {report.index_error}"] if report.index_error else []
+        )
         return self._direct_exit_code(report)
 
     def _write_failures(self, lines: list[str]) -> None:
@@ -252,13 +358,14 @@ class Command(BaseCommand):
         except FeedUnreadable as exc:
             raise CommandError(f"Feed unreadable: {exc}", returncode=EXIT_FEED_UNREADABLE) from None
         jobs = [job for result in results for job in result["jobs"]]
+        self.run_ids = sorted({job["run_id"] for job in jobs})
         for job in jobs:
             self.stdout.write(
                 f"{job['supplier']}: sync run #{job['run_id']}, job {job['job_id']} "
                 f"on {job['queue_name']} ({job['status'].replace('_', ' ')})"
             )
         for error in errors:
-            self.stderr.write(error)
+            self._error(error)
         if not is_persistent() and not wait:
             self.stdout.write(
                 "no broker (REDIS_URL or BROKER_URL) is set: the jobs run in this process; "
@@ -270,22 +377,20 @@ class Command(BaseCommand):
         run_ids = sorted({job["run_id"] for job in jobs})
         finished, open_runs = self._follow(run_ids, live=not no_progress and sys.stdout.isatty())
         if open_runs:
-            lines = [
-                f"{run.supplier.code}: sync run #{run.pk} still {run.state} after "
-                f"{self.wait_timeout:.0f}s; stopped waiting (it goes on)"
-                for run in open_runs
-            ]
-            if self.quiet:
-                self._write_failures(lines)
-            else:
-                self.stdout.write("\n".join(lines))
+            self.timed_out = True
+            self._write_failures(
+                [
+                    f"{run.supplier.code}: sync run #{run.pk} still {state_label(run)} after "
+                    f"{self.wait_timeout:.0f}s; stopped waiting (it goes on)"
+                    for run in open_runs
+                ]
+            )
             return EXIT_FAILURES
         self.stdout.write("\n".join(format_runs(finished)) + "\n")
-        problems = format_failures(finished)
-        if problems:
-            self.stdout.write("Problems:\n" + "\n".join(problems) + "\n")
-        if self.quiet:
-            self._write_failures(failure_lines(finished))
+        warnings = warning_lines(finished)
+        if warnings:
+            self.stdout.write("Warnings:\n" + "\n".join(warnings) + "\n")
+        self._write_failures(failure_lines(finished))
         ok = not errors and all(r.state == SyncRun.State.COMPLETED for r in finished)
         if any(r.state == SyncRun.State.FAILED and r.planned_at is None for r in finished):
             return EXIT_FEED_UNREADABLE
@@ -298,10 +403,11 @@ class Command(BaseCommand):
         no worker supervisor runs it."""
         drawn = 0
         started = last_reconcile = time.monotonic()
-        said_waiting: set[int] = set()
+        told: set[str] = set()
         while True:
             runs = list(SyncRun.objects.filter(pk__in=run_ids).select_related("supplier"))
             waiting = runs_waiting_for_worker(runs)
+            self._tell_missing_workers(runs, told)
             if live:
                 if drawn:
                     self.stdout.write(f"\x1b[{drawn}F", ending="")
@@ -311,14 +417,6 @@ class Command(BaseCommand):
                     line = _progress_line(run, timing=timing, waiting=run.pk in waiting, bar=True)
                     self.stdout.write("\x1b[2K" + line)
                 drawn = len(runs)
-            else:
-                # No terminal (cron, a log): say once per run that it waits for a worker.
-                for run in runs:
-                    if run.pk in waiting and run.pk not in said_waiting:
-                        said_waiting.add(run.pk)
-                        self.stderr.write(
-                            _progress_line(run, timing=run_timing(run), waiting=True).strip()
-                        )
             if all(run.finished_at for run in runs):
                 return sorted(runs, key=lambda r: r.supplier.code), []
             now = time.monotonic()
@@ -335,23 +433,49 @@ class Command(BaseCommand):
                     log.warning("reconcile while waiting failed", exc_info=True)
             time.sleep(WAIT_POLL_SECONDS)
 
+    def _tell_missing_workers(self, runs: list[SyncRun], told: set[str]) -> None:
+        """Say once per queue, on stderr, that no live worker consumes a queue these runs
+        wait for: otherwise ``--wait`` would sit silent until its deadline. Heartbeats are a
+        minute fresh, so the notice comes within a minute of the last worker's end."""
+        if not is_persistent():
+            return  # the jobs run in this process
+        for queue in queues_without_workers(runs):
+            if queue not in told:
+                told.add(queue)
+                self.stderr.write(
+                    f"no worker is consuming {queue}: start promidata_workers "
+                    "(the runs wait until one does)"
+                )
+
+
+def queues_without_workers(runs: list[SyncRun]) -> list[str]:
+    """The queues the unfinished ``runs`` still need that no live worker consumes, sorted."""
+    needed: set[str] = set()
+    for run in runs:
+        if run.finished_at:
+            continue
+        if run.kind == SyncRun.Kind.STOCK:
+            needed.add(STOCK.queue_name)
+        elif run.state == SyncRun.State.QUEUED or run.planned_at is None:
+            needed.add(SUPPLIER.queue_name)
+        else:
+            if run.families_done + run.families_failed < run.families_total:
+                needed.add(FAMILY.queue_name)
+            if run.images_done + run.images_failed < run.images_total:
+                needed.add(IMAGE.queue_name)
+    if not needed:
+        return []
+    consumed = {queue for worker in workers_live() for queue in worker.queues}
+    return sorted(needed - consumed)
+
+
+def _runs_named(runs) -> str:
+    """``sync #12 of A100`` (or several, joined), for the one line after Ctrl-C."""
+    return ", ".join(f"sync #{run.pk} of {run.supplier.code}" for run in runs)
+
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
-
-
-def failure_lines(runs: list[SyncRun]) -> list[str]:
-    """One line per failure of the runs that did not complete cleanly (for ``--quiet``).
-
-    A completed run's messages are warnings, not failures: it prints nothing.
-    """
-    lines = []
-    for run in runs:
-        if run.state == SyncRun.State.COMPLETED:
-            continue
-        found = [line.strip() for line in format_failures([run])]
-        lines += found or [f"{run.supplier.code}: sync run #{run.pk} ended {run.state}"]
-    return lines
 
 
 def _progress_line(
@@ -368,7 +492,7 @@ def _progress_line(
         share = (done + failed) / total if total else 1.0
         return f"{done + failed}/{total} ({share:.0%}, {failed} failed)"
 
-    head = f"{run.supplier.code:<8} #{run.pk:<6} {run.state:<9} "
+    head = f"{run.supplier.code:<8} #{run.pk:<6} {state_label(run):<9} "
     if waiting:
         return head + f"{WAITING_TEXT} on {first_queue(run)} (start promidata_workers)"
     families = part(

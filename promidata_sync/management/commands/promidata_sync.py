@@ -16,7 +16,9 @@ followed instead (see docs/scheduling.md).
 Exit codes: 0 everything synced; 1 something failed (a family, an image, a refused
 deactivation, an unknown supplier or SKU, or ``--wait`` gave up after ``--timeout``); 2 the feed
 could not be read, the broker is unreachable, the configuration is wrong or the sync broke
-on an internal error (one line here; the traceback, masked, in the log); 130 interrupted.
+on an internal error (one line here; the traceback, masked, in the log); 3 syncs are paused
+(everything, or every supplier asked for: the admin's Queues page; nothing was started);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from promidata_sync.redaction import redact
 from promidata_sync.services.direct import SyncReport, sync_direct
 from promidata_sync.services.exclusions import ExcludedFamilies
 from promidata_sync.services.feed_index import FeedUnreadable
+from promidata_sync.services.pauses import EXIT_PAUSED, SyncPaused, sync_pause_check
 from promidata_sync.services.reimport import TooManySkus, UnknownSku
 from promidata_sync.summary import format_failures, format_report, format_runs
 
@@ -170,6 +173,10 @@ class Command(BaseCommand):
             # Each failure is reported once, below; warnings and worker logs would repeat them.
             logging.getLogger("promidata_sync").setLevel(logging.ERROR)
             logging.getLogger("dramatiq").setLevel(logging.CRITICAL)
+        try:
+            codes = sync_pause_check(codes or None) if not skus else codes
+        except SyncPaused as exc:
+            raise CommandError(str(exc), returncode=EXIT_PAUSED) from None
         try:
             if direct:
                 return self._direct(codes, force, refetch_all, trigger, no_progress)

@@ -50,7 +50,7 @@ def pause(*, user, scope: str, name: str = "") -> bool:
     queue_records.action_record(
         user=user,
         action=QueueAction.Action.PAUSE,
-        target=_target(scope, name),
+        target=target_label(scope, name),
         detail="paused" if changed else "already paused",
     )
     return changed
@@ -62,13 +62,14 @@ def resume(*, user, scope: str, name: str = "") -> bool:
     queue_records.action_record(
         user=user,
         action=QueueAction.Action.RESUME,
-        target=_target(scope, name),
+        target=target_label(scope, name),
         detail="resumed" if changed else "was not paused",
     )
     return changed
 
 
-def _target(scope: str, name: str) -> str:
+def target_label(scope: str, name: str) -> str:
+    """How the audit trail and messages name a pause target: "queue family-sync"."""
     if scope == Pause.Scope.ALL:
         return "everything"
     return f"{scope} {name.upper() if scope == Pause.Scope.SUPPLIER else name}"

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from promidata_sync import queue_control
 from promidata_sync.admin.dashboard import broker_status
 from promidata_sync.admin.permissions import can_operate, require_operate
-from promidata_sync.models import Job, Pause, QueueAction
+from promidata_sync.models import Job, Pause, QueueAction, SyncRun
 from promidata_sync.operations import get_queue_stats
 from promidata_sync.queue.broker import BrokerUnavailable
 from promidata_sync.queue.registry import QUEUE_NAMES
@@ -84,6 +84,18 @@ def _act(request, action: str) -> None:
                 messages.success(request, f"Job {job.job_id} retried: run #{job.run_id}.")
             else:
                 messages.info(request, f"Job {job.job_id}: nothing to retry (already queued).")
+        elif action == "retry_family":
+            run = SyncRun.objects.filter(pk=_int(post.get("run_id", ""))).first()
+            sku = post.get("family_sku", "").strip()
+            if run is None or not sku:
+                raise ValueError("name a run and a family SKU")
+            result = queue_control.retry_family(run, sku, user=user)
+            if result["jobs"]:
+                messages.success(request, f"Family {sku} of run #{run.pk} retried.")
+            else:
+                messages.info(
+                    request, f"Family {sku} of run #{run.pk}: nothing to retry (not failed)."
+                )
         else:
             messages.error(request, "That action was not understood.")
     except (ValueError, BrokerUnavailable, RunAlreadyActive) as exc:
@@ -91,6 +103,10 @@ def _act(request, action: str) -> None:
     except Exception as exc:  # the broker broke mid-way: one line, the trace in the log
         log.exception("queue action %s failed", action)
         messages.error(request, f"Not done: {type(exc).__name__} (see the log)")
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _confirmation(request, action: str, queue: str):

@@ -104,6 +104,11 @@ class QueuePauses(Middleware):
     If the pauses cannot be read (database down), the message runs: a pause never loses work.
     """
 
+    def __init__(self):
+        # Dramatiq's worker logs a warning for every skipped message; a held one is not news
+        # (a paused queue would log each of its messages every recheck interval).
+        logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_not_a_held_message)
+
     def before_process_message(self, broker, message):
         from django.conf import settings
         from dramatiq.middleware import SkipMessage
@@ -124,6 +129,13 @@ class QueuePauses(Middleware):
         broker.enqueue(held, delay=settings.PROMIDATA_PAUSE_RECHECK_MS)
         message.options[HELD_NOW] = True
         raise SkipMessage(f"queue {message.queue_name} is paused")
+
+
+def _not_a_held_message(record: logging.LogRecord) -> bool:
+    """False for Dramatiq's "Message … was skipped." line of a message QueuePauses held."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    options = getattr(args[0], "options", None) if args else None
+    return not (isinstance(options, dict) and options.get(HELD_NOW))
 
 
 def _describe(exception: BaseException) -> str:

@@ -37,7 +37,7 @@ def _queues_page(login, live_server, django_user_model):
 def test_a_paused_queue_starts_no_job_while_workers_run_and_resumes(
     feed_server, sync_config, login, live_server, django_user_model, start_workers, artifacts
 ):
-    start_workers(PROMIDATA_PAUSE_RECHECK_MS="300")
+    start_workers(["supplier-sync", FAMILIES, "image-upload"], PROMIDATA_PAUSE_RECHECK_MS="300")
     page = _queues_page(login, live_server, django_user_model)
     row = page.locator(f"#pd-queue-{FAMILIES}")
     row.locator(".pd-pause").click()

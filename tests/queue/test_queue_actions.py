@@ -119,3 +119,27 @@ def test_a_paused_supplier_is_left_out(redis_broker, operator):
         operations.start_sync(a.code, use_queue=True)
     result = operations.start_sync(b.code, use_queue=True)
     assert [j["supplier"] for j in result["jobs"]] == [b.code]
+
+
+def test_a_worker_holds_a_paused_queues_message_quietly_and_runs_it_once_resumed(
+    redis_broker, operator, settings, caplog
+):
+    settings.PROMIDATA_PAUSE_RECHECK_MS = 200
+    (supplier,) = make_suppliers(1)
+    queue_control.pause(user=operator, scope=Pause.Scope.QUEUE, name="product-family")
+    run = _open_run_with_waiting_families(supplier, 1)
+    worker = dramatiq.Worker(redis_broker, queues={"product-family"}, worker_threads=1)
+    worker.start()
+    try:
+        time.sleep(1.5)  # several rounds: taken, put back, due again
+        job = Job.objects.get(run=run)
+        assert (job.state, job.processed_at) == (Job.State.WAITING, None)
+        assert "was skipped" not in caplog.text
+        queue_control.resume(user=operator, scope=Pause.Scope.QUEUE, name="product-family")
+        deadline = time.monotonic() + 15
+        while Job.objects.get(run=run).processed_at is None:
+            assert time.monotonic() < deadline, "the resumed queue's job never started"
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+    assert Job.objects.filter(run=run).count() == 1  # the same job, not a copy

@@ -34,6 +34,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from promidata_sync.checks import StorageUnavailable, storage_check
+from promidata_sync.conf import SyncConfig
 from promidata_sync.errors import describe
 from promidata_sync.models import SyncRun
 from promidata_sync.operations import UnknownSupplier, reimport_families, start_sync
@@ -173,6 +174,7 @@ class Command(BaseCommand):
             # Each failure is reported once, below; warnings and worker logs would repeat them.
             logging.getLogger("promidata_sync").setLevel(logging.ERROR)
             logging.getLogger("dramatiq").setLevel(logging.CRITICAL)
+        SyncConfig.from_settings()  # a setting that cannot work is said before pauses are read
         try:
             codes = sync_pause_check(codes or None) if not skus else codes
         except SyncPaused as exc:

@@ -9,13 +9,17 @@ import dramatiq
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.common import xq_name
 
 from promidata_sync import operations, queue_control
 from promidata_sync.models import Job, Pause, QueueAction, SyncItem, SyncRun
 from promidata_sync.queue import dispatch
+from promidata_sync.queue.broker import broker_counts
 from promidata_sync.services.pauses import EXIT_PAUSED, SyncPaused
 from promidata_sync.services.work import FamilyWork
 from tests.admin.factories import make_failed_run, make_run, make_suppliers
+from tests.queue.conftest import both_brokers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,14 +43,15 @@ def _open_run_with_waiting_families(supplier, count: int) -> SyncRun:
     return run
 
 
-def test_purge_drops_waiting_jobs_fails_their_families_and_ends_the_run(redis_broker, operator):
+@both_brokers
+def test_purge_drops_waiting_jobs_fails_their_families_and_ends_the_run(queue_broker, operator):
     (supplier,) = make_suppliers(1)
     run = _open_run_with_waiting_families(supplier, 3)
-    assert redis_broker.client.llen("dramatiq:product-family") == 3
+    _wait_for_waiting(3)
 
     assert queue_control.purge_waiting("product-family", user=operator) == 3
 
-    assert redis_broker.client.llen("dramatiq:product-family") == 0
+    assert broker_counts("product-family")["waiting"] == 0
     jobs = Job.objects.filter(run=run)
     assert {(j.state, j.error) for j in jobs} == {(Job.State.FAILED, "purged by ops")}
     run.refresh_from_db()
@@ -56,7 +61,29 @@ def test_purge_drops_waiting_jobs_fails_their_families_and_ends_the_run(redis_br
     assert QueueAction.objects.filter(action="purge").count() == 2
 
 
-def test_dead_letters_listed_masked_and_cleared(redis_broker, operator):
+def _wait_for_waiting(count: int) -> None:
+    """RabbitMQ counts a published message ready a moment after the publish."""
+    deadline = time.monotonic() + 10
+    while broker_counts("product-family")["waiting"] < count:
+        assert time.monotonic() < deadline, broker_counts("product-family")
+        time.sleep(0.05)
+
+
+def _kill(broker, message: dramatiq.Message) -> None:
+    """Put ``message`` among its queue's dead letters, the way each broker keeps them."""
+    if isinstance(broker, RabbitmqBroker):
+        broker.declare_queue(message.queue_name, ensure=True)  # declares <queue>.XQ too
+        broker.channel.basic_publish(
+            exchange="", routing_key=xq_name(message.queue_name), body=message.encode()
+        )
+        return
+    ref = message.options["redis_message_id"]
+    broker.client.zadd(f"dramatiq:{message.queue_name}.XQ", {ref: int(time.time() * 1000)})
+    broker.client.hset(f"dramatiq:{message.queue_name}.XQ.msgs", ref, message.encode())
+
+
+@both_brokers
+def test_dead_letters_listed_masked_and_cleared(queue_broker, operator):
     secret = "3f2b1c9e-4d5a-4b6c-8d7e-9f0a1b2c3d4e"  # a profile GUID
     message = dramatiq.Message(
         queue_name="product-family",
@@ -65,15 +92,18 @@ def test_dead_letters_listed_masked_and_cleared(redis_broker, operator):
         kwargs={"run_id": 1, "url": f"https://promi-dl.de/Profiles/Live/{secret}/F.json"},
         options={"redis_message_id": "r1"},
     )
-    client = redis_broker.client
-    client.zadd("dramatiq:product-family.XQ", {"r1": int(time.time() * 1000)})
-    client.hset("dramatiq:product-family.XQ.msgs", "r1", message.encode())
+    _kill(queue_broker, message)
+    deadline = time.monotonic() + 10
+    while operations.get_queue_stats("product-family")["dead"] < 1:
+        assert time.monotonic() < deadline, "the dead letter never showed"
+        time.sleep(0.05)
 
     (letter,) = queue_control.dead_letters("product-family")
     assert letter.message_id == message.message_id and letter.actor_name == "sync_product_family"
     assert secret not in letter.arguments and "F.json" in letter.arguments
     assert operations.get_queue_stats("product-family")["dead"] == 1
 
+    assert queue_control.dead_letters("product-family")  # reading removed nothing
     assert queue_control.dead_letters_clear("product-family", user=operator) == 1
     assert queue_control.dead_letters("product-family") == []
     assert operations.get_queue_stats("product-family")["dead"] == 0

@@ -86,3 +86,17 @@ def test_retry_one_family_of_a_run(operator_client, no_in_process_worker):
     assert "nothing to retry" in again.content.decode()
     assert run.items.filter(state=SyncItem.State.PENDING).count() == 1
     assert run.items.filter(state=SyncItem.State.FAILED).count() == 1
+
+
+def test_the_api_answers_409_while_syncs_are_paused(client, settings, operator_client):
+    settings.PROMIDATA_API_TOKEN = "a-token-for-this-test"
+    operator_client.post(reverse(QUEUES), {"action": "pause", "scope": "all"})
+    response = client.post(
+        "/api/sync",
+        "{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer a-token-for-this-test",
+    )
+    assert response.status_code == 409
+    assert "syncs are paused by operator" in response.json()["error"]
+    assert not SyncRun.objects.exists()

@@ -161,6 +161,7 @@ def _context(request) -> dict:
         "broker": broker,
         "stats_error": error,
         "queues": queues,
+        "any_dead_letters": any(q["dead_letters"] for q in queues),
         "everything_paused": paused.get((Pause.Scope.ALL, "")),
         "supplier_pauses": [p for p in paused.values() if p.scope == Pause.Scope.SUPPLIER],
         "failed_jobs": Job.objects.filter(state=Job.State.FAILED, run__isnull=False).order_by(

@@ -151,14 +151,17 @@ def test_a_paused_supplier_is_left_out(redis_broker, operator):
     assert [j["supplier"] for j in result["jobs"]] == [b.code]
 
 
+@both_brokers
 def test_a_worker_holds_a_paused_queues_message_quietly_and_runs_it_once_resumed(
-    redis_broker, operator, settings, caplog
+    queue_broker, operator, settings, caplog
 ):
     settings.PROMIDATA_PAUSE_RECHECK_MS = 200
     (supplier,) = make_suppliers(1)
     queue_control.pause(user=operator, scope=Pause.Scope.QUEUE, name="product-family")
     run = _open_run_with_waiting_families(supplier, 1)
-    worker = dramatiq.Worker(redis_broker, queues={"product-family"}, worker_threads=1)
+    worker = dramatiq.Worker(
+        queue_broker, queues={"product-family"}, worker_threads=1, worker_timeout=100
+    )
     worker.start()
     try:
         time.sleep(1.5)  # several rounds: taken, put back, due again

@@ -201,10 +201,11 @@ def reimport_families(
     running keeps it (its job says ``already_running``: nothing extra is re-imported). Raises
     ``reimport.UnknownSku`` (with suggestions) and ``exclusions.ExcludedFamilies`` before
     anything starts, ``TooManySkus``,
-    ``BrokerUnavailable`` and ``FeedUnreadable``.
+    ``BrokerUnavailable``, ``FeedUnreadable`` and ``pauses.SyncPaused`` (everything paused).
     """
     if use_queue:
         broker_check()
+    pauses.sync_pause_check([])  # everything paused: nothing re-imported either
     config = SyncConfig.from_settings()
     chosen = reimport.families_for_skus(
         skus, read_index=lambda: index_fetch(config=config, fetcher=Fetcher(config))

@@ -88,7 +88,14 @@ def reimport_products(modeladmin, request, queryset):
     skus = list(queryset.order_by("sku").values_list("sku", flat=True)[: MAX_SKUS + 1])
     try:
         result = reimport_families(skus, use_queue=True)
-    except (BrokerUnavailable, FeedUnreadable, UnknownSku, TooManySkus, ExcludedFamilies) as exc:
+    except (
+        BrokerUnavailable,
+        FeedUnreadable,
+        UnknownSku,
+        TooManySkus,
+        ExcludedFamilies,
+        SyncPaused,
+    ) as exc:
         modeladmin.message_user(request, f"Could not re-import: {exc}", messages.ERROR)
         return None
     queued = [j for j in result["jobs"] if j["status"] == "queued"]

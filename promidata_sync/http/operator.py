@@ -158,6 +158,8 @@ def reimport(request):
         raise ApiError(503, str(exc)) from None
     except FeedUnreadable as exc:
         raise ApiError(502, f"feed unreadable: {exc}") from None
+    except SyncPaused as exc:
+        raise ApiError(409, str(exc)) from None
     return JsonResponse(result, status=202)
 
 

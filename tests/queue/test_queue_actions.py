@@ -137,6 +137,9 @@ def test_everything_paused_refuses_syncs_and_the_command_exits_3(redis_broker, o
     with pytest.raises(CommandError, match="syncs are paused") as raised:
         call_command("promidata_sync", "--quiet")
     assert raised.value.returncode == EXIT_PAUSED == 3
+    with pytest.raises(SystemExit) as exited:  # a re-import is refused the same way
+        call_command("promidata_sync", "--sku", "A100-F00001")
+    assert exited.value.code == EXIT_PAUSED
     assert not SyncRun.objects.exists()
     queue_control.resume(user=operator, scope=Pause.Scope.ALL)
     assert not Pause.objects.exists()

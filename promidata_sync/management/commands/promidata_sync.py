@@ -126,6 +126,9 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stderr.write("promidata_sync: interrupted")
             code = EXIT_INTERRUPTED
+        except SyncPaused as exc:  # paused while it started (a re-import, a race)
+            self.stderr.write(str(exc))
+            code = EXIT_PAUSED
         except ImproperlyConfigured as exc:  # found while starting (a setting read late)
             self.stderr.write(f"configuration error: {redact(str(exc))}")
             code = EXIT_FEED_UNREADABLE

@@ -256,14 +256,18 @@ def start_stock_sync(
     ``stock-sync`` jobs after the commit; direct mode runs them in this process. A supplier
     with a stock run going gets that run back (``status: "already_running"``). Returns the
     shape of ``start_sync``. Raises ``StockNotConfigured`` (stock is off: nothing created),
-    ``UnknownSupplier`` and ``BrokerUnavailable``. Reads no index: the catalog says which
-    families there are.
+    ``UnknownSupplier``, ``BrokerUnavailable`` and ``pauses.SyncPaused`` (everything, or
+    every supplier asked for, is paused; paused suppliers are left out otherwise). Reads no
+    index: the catalog says which families there are.
     """
     config = SyncConfig.from_settings()
     stock_template_check(config)
     if use_queue:
         broker_check()
+    pauses.sync_pause_check([])  # everything paused: no stock run either
     suppliers = _known_suppliers(supplier)
+    allowed = set(pauses.sync_pause_check([s.code for s in suppliers]) or [])
+    suppliers = [s for s in suppliers if s.code in allowed]
     if not use_queue:
         run_ids, errors = [], []
         for each in suppliers:

@@ -179,3 +179,18 @@ def test_a_worker_holds_a_paused_queues_message_quietly_and_runs_it_once_resumed
     finally:
         worker.stop()
     assert Job.objects.filter(run=run).count() == 1  # the same job, not a copy
+
+
+def test_stock_runs_skip_a_paused_supplier_and_stop_when_everything_is(
+    redis_broker, operator, settings
+):
+    settings.PROMIDATA_STOCK_URL_TEMPLATE = "https://stock.promidata.com/stockinfo/{Sku}"
+    a, b = make_suppliers(2)
+    queue_control.pause(user=operator, scope=Pause.Scope.SUPPLIER, name=a.code)
+    result = operations.start_stock_sync(None, use_queue=True)
+    assert list(SyncRun.objects.values_list("supplier__code", flat=True)) == [b.code]
+    assert result["runs"] == [SyncRun.objects.get().pk]
+    queue_control.pause(user=operator, scope=Pause.Scope.ALL)
+    with pytest.raises(SystemExit) as exited:
+        call_command("promidata_stock", "--supplier", b.code)
+    assert exited.value.code == EXIT_PAUSED

@@ -405,6 +405,8 @@ PROMIDATA_JOB_RETRY_MIN_BACKOFF_MS = env.int("PROMIDATA_JOB_RETRY_MIN_BACKOFF_MS
 PROMIDATA_JOB_RETRY_MAX_BACKOFF_MS = env.int("PROMIDATA_JOB_RETRY_MAX_BACKOFF_MS", default=600_000)
 # A message older than this (ms) is not processed any more (a backlog from days ago).
 PROMIDATA_JOB_MAX_AGE_MS = env.int("PROMIDATA_JOB_MAX_AGE_MS", default=3 * 86_400_000)
+# A paused queue's messages go back to it and are looked at again after this long (ms).
+PROMIDATA_PAUSE_RECHECK_MS = env.int("PROMIDATA_PAUSE_RECHECK_MS", default=5_000)
 # Threads per worker group; a group's prefetch never exceeds its threads.
 PROMIDATA_CONCURRENCY_SUPPLIER = env.int("PROMIDATA_CONCURRENCY_SUPPLIER", default=1)
 PROMIDATA_CONCURRENCY_FAMILIES = env.int("PROMIDATA_CONCURRENCY_FAMILIES", default=3)
@@ -458,6 +460,8 @@ DRAMATIQ_BROKER = {
     # Order matters: "after" hooks run in reverse, so JobRecords sees a message after Retries
     # has decided whether it will be retried.
     "MIDDLEWARE": [
+        # First: a paused queue's message is put back before anything sees it start.
+        "promidata_sync.queue.middleware.QueuePauses",
         "promidata_sync.queue.middleware.JobRecords",
         "dramatiq.middleware.AgeLimit",
         "dramatiq.middleware.TimeLimit",

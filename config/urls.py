@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from django.views.static import serve
 
 from promidata_sync.admin.dashboard import dashboard_view
+from promidata_sync.admin.queues import queues_view
 from promidata_sync.http.api import urlpatterns as api_urlpatterns
 from promidata_sync.http.metrics import metrics_view
 from promidata_sync.views import healthz
@@ -28,6 +29,11 @@ urlpatterns = [
         "admin/promidata_sync/dashboard/",
         admin.site.admin_view(dashboard_view),
         name="promidata_sync_dashboard",
+    ),
+    path(
+        "admin/promidata_sync/queues/",
+        admin.site.admin_view(queues_view),
+        name="promidata_sync_queues",
     ),
     path("admin/", admin.site.urls),
     *api_urlpatterns(),

@@ -27,7 +27,7 @@ from promidata_sync.queue.broker import (
     is_persistent,
 )
 from promidata_sync.queue.registry import QUEUE_NAMES, STOCK, SUPPLIER
-from promidata_sync.services import exclusions, reimport, runs
+from promidata_sync.services import exclusions, pauses, reimport, runs
 from promidata_sync.services.direct import (
     retry_items_direct,
     sync_direct,
@@ -84,14 +84,20 @@ def start_sync(
 
     Returns ``{"success", "mode", "runs": [run ids], "jobs": [{"job_id", "queue_name",
     "status", "run_id", "supplier"}], "message"}``. Raises ``UnknownSupplier`` and
-    ``BrokerUnavailable`` (with a clear message).
+    ``BrokerUnavailable`` (with a clear message), and ``pauses.SyncPaused`` when
+    everything, or every supplier asked for, is paused (paused suppliers of an "every
+    supplier" sync are left out and named in the message).
     """
     if use_queue:
         broker_check()  # before anything else: one clear line if Redis is down
+    pauses.sync_pause_check([])  # everything paused: SyncPaused before any index read
     suppliers = _suppliers_for(supplier)
+    allowed = set(pauses.sync_pause_check([s.code for s in suppliers]) or [])
+    skipped = [s.code for s in suppliers if s.code not in allowed]
+    suppliers = [s for s in suppliers if s.code in allowed]
     if not use_queue:
         report = sync_direct(
-            [s.code for s in suppliers] if supplier is not None else None,
+            [s.code for s in suppliers] if supplier is not None or skipped else None,
             force=force,
             refetch_all=refetch_all,
             trigger=trigger,
@@ -113,7 +119,8 @@ def start_sync(
         "mode": SyncRun.Mode.QUEUE,
         "runs": run_ids,
         "jobs": jobs,
-        "message": f"{sum(j['status'] == 'queued' for j in jobs)} sync(s) queued",
+        "message": f"{sum(j['status'] == 'queued' for j in jobs)} sync(s) queued"
+        + (f"; paused, not started: {', '.join(skipped)}" if skipped else ""),
     }
 
 
@@ -197,10 +204,11 @@ def reimport_families(
     running keeps it (its job says ``already_running``: nothing extra is re-imported). Raises
     ``reimport.UnknownSku`` (with suggestions) and ``exclusions.ExcludedFamilies`` before
     anything starts, ``TooManySkus``,
-    ``BrokerUnavailable`` and ``FeedUnreadable``.
+    ``BrokerUnavailable``, ``FeedUnreadable`` and ``pauses.SyncPaused`` (everything paused).
     """
     if use_queue:
         broker_check()
+    pauses.sync_pause_check([])  # everything paused: nothing re-imported either
     config = SyncConfig.from_settings()
     chosen = reimport.families_for_skus(
         skus, read_index=lambda: index_fetch(config=config, fetcher=Fetcher(config))
@@ -251,14 +259,18 @@ def start_stock_sync(
     ``stock-sync`` jobs after the commit; direct mode runs them in this process. A supplier
     with a stock run going gets that run back (``status: "already_running"``). Returns the
     shape of ``start_sync``. Raises ``StockNotConfigured`` (stock is off: nothing created),
-    ``UnknownSupplier`` and ``BrokerUnavailable``. Reads no index: the catalog says which
-    families there are.
+    ``UnknownSupplier``, ``BrokerUnavailable`` and ``pauses.SyncPaused`` (everything, or
+    every supplier asked for, is paused; paused suppliers are left out otherwise). Reads no
+    index: the catalog says which families there are.
     """
     config = SyncConfig.from_settings()
     stock_template_check(config)
     if use_queue:
         broker_check()
+    pauses.sync_pause_check([])  # everything paused: no stock run either
     suppliers = _known_suppliers(supplier)
+    allowed = set(pauses.sync_pause_check([s.code for s in suppliers]) or [])
+    suppliers = [s for s in suppliers if s.code in allowed]
     if not use_queue:
         run_ids, errors = [], []
         for each in suppliers:
@@ -368,9 +380,13 @@ def stop_sync(run: SyncRun) -> SyncRun:
     return run
 
 
-def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
+def retry_failed(run: SyncRun, use_queue: bool = True, *, keys: list[str] | None = None) -> dict:
     """Run the failed families and images of ``run`` again, on the same run: the same steps
-    as the first time, driven by direct mode or by the queue.
+    as the first time, driven by direct mode or by the queue. ``keys`` limits it to those
+    items (a family SKU, image URLs: "retry one family", "retry one job").
+
+    Idempotent: only items that are failed when their rows are locked go back to pending and
+    are enqueued, so a second click (or two at once) queues nothing more.
 
     A finished run is reopened (unless its supplier has another active run, which raises
     ``RunAlreadyActive``); its failed items go back to pending, and the run ends again when
@@ -380,8 +396,11 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
     """
     if use_queue:
         broker_check()  # before touching the run: never leave it reopened with nothing queued
+    nothing = {"run_id": run.pk, "families": 0, "images": 0, "replanned": False, "jobs": []}
     if not runs.run_retryable(run):
-        return {"run_id": run.pk, "families": 0, "images": 0, "replanned": False, "jobs": []}
+        return nothing
+    if keys is not None and not run.items.filter(state=SyncItem.State.FAILED, key__in=keys):
+        return nothing
     replan = run.planned_at is None  # the supplier step itself failed (unreadable feed)
     if replan and run.kind == SyncRun.Kind.STOCK:
         stock_template_check(SyncConfig.from_settings())  # before reopening anything
@@ -389,8 +408,13 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
     if not use_queue or not is_persistent():
         run_claim(run)  # worked on in this process
     failed = run.items.filter(state=SyncItem.State.FAILED)
-    items = list(failed.values_list("kind", "key", "url", "token"))
+    if keys is not None:
+        failed = failed.filter(key__in=keys)
     with transaction.atomic():
+        # Locked: a concurrent retry waits here, then finds nothing failed to take.
+        locked = list(failed.select_for_update().values_list("pk", "kind", "key", "url", "token"))
+        items = [row[1:] for row in locked]
+        failed = run.items.filter(pk__in=[row[0] for row in locked])
         per_kind = dict(failed.values_list("kind").annotate(n=Count("id")))
         failed.update(state=SyncItem.State.PENDING)
         uncounted: dict[str, int] = {}
@@ -409,6 +433,9 @@ def retry_failed(run: SyncRun, use_queue: bool = True) -> dict:
     elif replan:
         works.append(SupplierWork(run.pk))
     works += items_work(run.pk, run.supplier_id, items)
+    if not works:  # a concurrent retry took them all: end the run if nothing else is left
+        runs.run_finish_if_complete(run.pk)
+        return nothing
     jobs = []
     if use_queue:
         ensure_in_process_worker()

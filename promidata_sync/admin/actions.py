@@ -20,6 +20,7 @@ from promidata_sync.operations import reimport_families, retry_failed, start_syn
 from promidata_sync.queue.broker import BrokerUnavailable, broker_check
 from promidata_sync.services.exclusions import ExcludedFamilies
 from promidata_sync.services.feed_index import FeedUnreadable
+from promidata_sync.services.pauses import SyncPaused
 from promidata_sync.services.reimport import MAX_SKUS, TooManySkus, UnknownSku
 from promidata_sync.services.runs import RunAlreadyActive, run_retryable
 
@@ -53,6 +54,8 @@ def sync_suppliers(modeladmin, request, queryset):
                 modeladmin.log_change(request, supplier, f"Started sync #{job['run_id']}")
     except BrokerUnavailable as exc:
         modeladmin.message_user(request, f"Could not queue syncs: {exc}", messages.ERROR)
+    except SyncPaused as exc:
+        modeladmin.message_user(request, f"Not started: {exc}", messages.WARNING)
     if queued:
         modeladmin.message_user(
             request,
@@ -85,7 +88,14 @@ def reimport_products(modeladmin, request, queryset):
     skus = list(queryset.order_by("sku").values_list("sku", flat=True)[: MAX_SKUS + 1])
     try:
         result = reimport_families(skus, use_queue=True)
-    except (BrokerUnavailable, FeedUnreadable, UnknownSku, TooManySkus, ExcludedFamilies) as exc:
+    except (
+        BrokerUnavailable,
+        FeedUnreadable,
+        UnknownSku,
+        TooManySkus,
+        ExcludedFamilies,
+        SyncPaused,
+    ) as exc:
         modeladmin.message_user(request, f"Could not re-import: {exc}", messages.ERROR)
         return None
     queued = [j for j in result["jobs"] if j["status"] == "queued"]

@@ -32,6 +32,7 @@ from promidata_sync.queue.registry import QUEUE_NAMES
 from promidata_sync.services import reimport as reimport_service
 from promidata_sync.services.exclusions import ExcludedFamilies
 from promidata_sync.services.feed_index import FeedUnreadable
+from promidata_sync.services.pauses import SyncPaused
 
 router = Router(auth=operator_auth, tags=["operator"])
 
@@ -58,6 +59,7 @@ SYNC_BODY = {
         202: schemas.Anything,
         **ERRORS,
         404: schemas.Error,
+        409: schemas.Error,
         502: schemas.Error,
         503: schemas.Error,
     },
@@ -69,6 +71,7 @@ def sync_start(request):
 
     202 with ``start_sync``'s result; a supplier already syncing keeps its run (its job says
     ``already_running``). Unknown keys are refused: a misspelt "supplier" must not sync all.
+    409 when syncs are paused (everything, or that supplier: the admin's Queues page).
     """
     body = _json_object(request)
     unknown = sorted(set(body) - SYNC_FIELDS)
@@ -95,6 +98,8 @@ def sync_start(request):
         raise ApiError(503, str(exc)) from None
     except FeedUnreadable as exc:
         raise ApiError(502, f"feed unreadable: {exc}") from None
+    except SyncPaused as exc:
+        raise ApiError(409, str(exc)) from None
     return JsonResponse(result, status=202)
 
 
@@ -153,6 +158,8 @@ def reimport(request):
         raise ApiError(503, str(exc)) from None
     except FeedUnreadable as exc:
         raise ApiError(502, f"feed unreadable: {exc}") from None
+    except SyncPaused as exc:
+        raise ApiError(409, str(exc)) from None
     return JsonResponse(result, status=202)
 
 

@@ -7,6 +7,7 @@ from promidata_sync.models.notifications import (
     Notification,
     NotificationRule,
 )
+from promidata_sync.models.queue_control import Pause, QueueAction
 from promidata_sync.models.records import (
     FamilyFile,
     ImageSource,
@@ -28,6 +29,8 @@ __all__ = [
     "Lease",
     "Notification",
     "NotificationRule",
+    "Pause",
+    "QueueAction",
     "SyncItem",
     "SyncRun",
     "VariantImage",

@@ -28,6 +28,7 @@ from django.conf import settings
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import xq_name
 
 from promidata_sync.queue import rabbitmq
 from promidata_sync.queue.registry import QUEUE_NAMES, STAGES
@@ -301,3 +302,83 @@ def messages_held(refs: list[tuple[str, str]]) -> set[tuple[str, str]]:
         pipe.hexists(f"{ns}:{queue_name}.DQ.msgs", ref)
     found = pipe.execute()
     return {ref for i, ref in enumerate(refs) if found[2 * i] or found[2 * i + 1]}
+
+
+# --- Acting on queues: dead letters and purges (the admin's Queues page) --------------------
+
+DEAD_LETTERS_SHOWN = 100
+
+
+def dead_letters(queue_name: str, *, limit: int = DEAD_LETTERS_SHOWN) -> list:
+    """Up to ``limit`` dead messages of ``queue_name`` (newest first where the broker keeps
+    an order), left where they are. Redis: ``<queue>.XQ``; RabbitMQ: ``<queue>.XQ`` read
+    without acknowledging (the messages go back); the in-memory broker: its dead letters."""
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RedisBroker):
+        ns = broker.namespace
+        refs: list = broker.client.zrevrange(f"{ns}:{queue_name}.XQ", 0, max(0, limit - 1))
+        if not refs:
+            return []
+        bodies: list = broker.client.hmget(f"{ns}:{queue_name}.XQ.msgs", refs)
+        return [dramatiq.Message.decode(body) for body in bodies if body]
+    if isinstance(broker, RabbitmqBroker):
+        return rabbitmq.dead_messages(broker, queue_name, limit=limit)
+    if isinstance(broker, StubBroker):
+        dead = [m for m in broker.dead_letters if m.queue_name.removesuffix(".DQ") == queue_name]
+        return list(reversed(dead))[:limit]
+    return []
+
+
+def dead_letters_clear(queue_name: str) -> int:
+    """Delete every dead message of ``queue_name``; return how many there were."""
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RedisBroker):
+        ns = broker.namespace
+        pipe = broker.client.pipeline(transaction=True)
+        pipe.zcard(f"{ns}:{queue_name}.XQ")
+        pipe.delete(f"{ns}:{queue_name}.XQ", f"{ns}:{queue_name}.XQ.msgs")
+        count, _ = pipe.execute()
+        return int(count)
+    if isinstance(broker, RabbitmqBroker):
+        return rabbitmq.purge(broker, xq_name(queue_name))
+    if isinstance(broker, StubBroker):
+        names = (queue_name, f"{queue_name}.DQ")
+        before = sum(len(broker.dead_letters_by_queue.get(name, [])) for name in names)
+        for name in names:
+            broker.dead_letters_by_queue.pop(name, None)
+        return before
+    return 0
+
+
+def waiting_purge(queue_name: str) -> tuple[int, list[str] | None]:
+    """Drop the messages waiting in ``queue_name`` (not the delayed ones, nor those a worker
+    holds); return ``(how many, their message ids)``.
+
+    Redis removes the waiting list in one transaction, so a worker takes each message or the
+    purge does, never both. RabbitMQ purges the queue and cannot tell which messages went
+    (ids None: the caller takes the job records that said "waiting").
+    """
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RedisBroker):
+        ns, client = broker.namespace, broker.client
+        pipe = client.pipeline(transaction=True)
+        pipe.lrange(f"{ns}:{queue_name}", 0, -1)
+        pipe.delete(f"{ns}:{queue_name}")
+        refs, _ = pipe.execute()
+        if not refs:
+            return 0, []
+        bodies: list = client.hmget(f"{ns}:{queue_name}.msgs", refs)
+        client.hdel(f"{ns}:{queue_name}.msgs", *refs)
+        ids = [dramatiq.Message.decode(body).message_id for body in bodies if body]
+        return len(refs), ids
+    if isinstance(broker, RabbitmqBroker):
+        return rabbitmq.purge(broker, queue_name), None
+    if isinstance(broker, StubBroker):
+        queue = broker.queues.get(queue_name)
+        ids = []
+        while queue is not None and not queue.empty():
+            body = queue.get_nowait()
+            queue.task_done()
+            ids.append(dramatiq.Message.decode(body).message_id)
+        return len(ids), ids
+    return 0, []

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from promidata_sync.models import Job
 from promidata_sync.queue.broker import broker_ref_of
+from promidata_sync.queue.middleware import HELD
 from promidata_sync.queue.registry import stage_of_actor
 from promidata_sync.redaction import sanitize_message
 from promidata_sync.services import runs, workers
@@ -46,12 +47,14 @@ def _upsert(message, **fields) -> None:
 def job_enqueued(message, *, delay: int = 0) -> None:
     """A message was enqueued: ``waiting``, or ``delayed`` (a retry or a delayed send)."""
     retrying = message.options.get("retries", 0) > 0
-    state = Job.State.DELAYED if (delay or retrying) else Job.State.WAITING
+    # A message held back by a paused queue still waits to start: it is not a retry.
+    held = bool(message.options.get(HELD))
+    state = Job.State.DELAYED if (retrying or (delay and not held)) else Job.State.WAITING
     fields: dict[str, object] = {
         "state": state,
         "broker_ref": broker_ref_of(message),
     }
-    if not retrying:
+    if not retrying and not held:
         fields["enqueued_at"] = timezone.now()
     _upsert(message, **fields)
 

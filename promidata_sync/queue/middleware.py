@@ -57,6 +57,8 @@ class JobRecords(Middleware):
     def after_skip_message(self, broker, message):
         from promidata_sync.queue import job_records as jobs
 
+        if message.options.get(HELD_NOW):
+            return  # QueuePauses put a copy back: the job is still waiting
         self._safely(jobs.job_failed, message, error="skipped (too old or cancelled)", trace="")
 
     # A record write that meets a broken connection (PostgreSQL restarting) is tried again
@@ -81,6 +83,59 @@ class JobRecords(Middleware):
             except Exception:
                 log.exception("job record update failed (%s)", getattr(fn, "__name__", fn))
                 return
+
+
+# Set on a message QueuePauses skipped because its queue is paused (a copy went back to the
+# queue); HELD marks that copy, so its job record stays "waiting" rather than "delayed".
+HELD_NOW = "promidata_held_now"
+HELD = "promidata_held"
+
+
+class QueuePauses(Middleware):
+    """A paused queue starts no new job: a message taken from it is put back (a copy, due
+    again in ``PROMIDATA_PAUSE_RECHECK_MS``) and this one acknowledged without running.
+    Jobs already running finish. Pauses are rows (``services.pauses``), read at most once a
+    second per process.
+
+    Must come FIRST in the middleware list, so nothing else sees a held message start
+    (no job record goes active, no time limit starts). Caveat: a paused queue's messages
+    cycle through the workers every recheck interval (one Redis round trip each), and a held
+    message keeps its original age, so ``PROMIDATA_JOB_MAX_AGE_MS`` still applies to it.
+    If the pauses cannot be read (database down), the message runs: a pause never loses work.
+    """
+
+    def __init__(self):
+        # Dramatiq's worker logs a warning for every skipped message; a held one is not news
+        # (a paused queue would log each of its messages every recheck interval).
+        logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_not_a_held_message)
+
+    def before_process_message(self, broker, message):
+        from django.conf import settings
+        from dramatiq.middleware import SkipMessage
+
+        from promidata_sync.services.pauses import queue_is_paused
+
+        try:
+            paused = queue_is_paused(message.queue_name)
+        except Exception:
+            log.warning("could not read the queue pauses; running the message", exc_info=True)
+            return
+        if not paused:
+            return
+        held = message.copy(queue_name=message.queue_name.removesuffix(".DQ"))
+        held.options[HELD] = True
+        held.options.pop(HELD_NOW, None)
+        held.options.pop("eta", None)
+        broker.enqueue(held, delay=settings.PROMIDATA_PAUSE_RECHECK_MS)
+        message.options[HELD_NOW] = True
+        raise SkipMessage(f"queue {message.queue_name} is paused")
+
+
+def _not_a_held_message(record: logging.LogRecord) -> bool:
+    """False for Dramatiq's "Message … was skipped." line of a message QueuePauses held."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    options = getattr(args[0], "options", None) if args else None
+    return not (isinstance(options, dict) and options.get(HELD_NOW))
 
 
 def _describe(exception: BaseException) -> str:

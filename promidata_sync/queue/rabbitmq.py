@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import pika.exceptions
 from django.db.models import Count
+from dramatiq import Message
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.common import dq_name, xq_name
 
@@ -75,3 +76,45 @@ def queue_counts(broker: RabbitmqBroker, queue_name: str) -> dict[str, int]:
         "delayed": max(ready_count(broker, dq_name(queue_name)), records.get(Job.State.DELAYED, 0)),
         "dead": ready_count(broker, xq_name(queue_name)),
     }
+
+
+def purge(broker: RabbitmqBroker, queue_name: str) -> int:
+    """Drop the ready messages of ``queue_name``; return how many (0 if never declared)."""
+
+    def run(channel) -> int:
+        try:
+            frame = channel.queue_purge(queue=queue_name)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            del broker.channel
+            if exc.reply_code == NOT_FOUND:
+                return 0
+            raise
+        return int(frame.method.message_count)
+
+    return _with_channel(broker, run)
+
+
+def dead_messages(broker: RabbitmqBroker, queue_name: str, *, limit: int) -> list[Message]:
+    """Up to ``limit`` messages of ``<queue>.XQ``, read with ``basic_get`` and handed back
+    unacknowledged (requeued in their order), so reading never removes a dead letter."""
+
+    def read(channel) -> list[Message]:
+        found, last_tag = [], None
+        try:
+            for _ in range(limit):
+                method, _props, body = channel.basic_get(queue=xq_name(queue_name))
+                if method is None:
+                    break
+                last_tag = method.delivery_tag
+                found.append(Message.decode(body))
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            del broker.channel
+            if exc.reply_code == NOT_FOUND:
+                return []
+            raise
+        finally:
+            if last_tag is not None:
+                channel.basic_nack(delivery_tag=last_tag, multiple=True, requeue=True)
+        return found
+
+    return _with_channel(broker, read)

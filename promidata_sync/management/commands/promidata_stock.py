@@ -7,8 +7,8 @@ more often than the catalog sync (docs/stock.md).
 
 Exit codes as ``promidata_sync``: 0 every family read; 1 something failed (a variant, an
 unknown supplier, ``--wait`` gave up); 2 stock is off or misconfigured, the broker is
-unreachable, or an internal error stopped it (one line; the traceback in the log); 130
-interrupted.
+unreachable, or an internal error stopped it (one line; the traceback in the log); 3 syncs
+are paused (nothing started); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from promidata_sync.errors import describe
 from promidata_sync.models import SyncRun
 from promidata_sync.operations import StockNotConfigured, UnknownSupplier, start_stock_sync
 from promidata_sync.queue.broker import BrokerUnavailable, is_persistent
+from promidata_sync.services.pauses import EXIT_PAUSED, SyncPaused
 from promidata_sync.summary import format_failures, state_label
 
 EXIT_OK, EXIT_FAILURES, EXIT_BROKEN, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -74,6 +75,9 @@ class Command(BaseCommand):
         except (StockNotConfigured, BrokerUnavailable) as exc:
             self.stderr.write(str(exc))
             return EXIT_BROKEN
+        except SyncPaused as exc:
+            self.stderr.write(str(exc))
+            return EXIT_PAUSED
         for error in errors:
             self.stderr.write(error)
         run_ids = sorted({pk for result in results for pk in result["runs"]})

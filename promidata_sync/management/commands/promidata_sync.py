@@ -24,10 +24,11 @@ followed instead (see docs/scheduling.md).
 Exit codes: 0 everything synced; 1 something failed (a family, an image, a refused
 deactivation, an unknown supplier or SKU, or ``--wait`` gave up after ``--timeout``); 2 the feed
 could not be read, the broker is unreachable, the configuration is wrong or the sync broke
-on an internal error (one line here; the traceback, masked, in the log); 130 interrupted
-(Ctrl-C or SIGTERM: a direct run is marked stopped, one line says which; a queued run goes on
-unless its jobs ran in this process). ``--wait`` says once on stderr when no live worker
-consumes a queue the runs wait for, and still ends at ``--timeout``.
+on an internal error (one line here; the traceback, masked, in the log); 3 syncs are paused
+(everything, or every supplier asked for: the admin's Queues page; nothing was started);
+130 interrupted (Ctrl-C or SIGTERM: a direct run is marked stopped, one line says which; a
+queued run goes on unless its jobs ran in this process). ``--wait`` says once on stderr when
+no live worker consumes a queue the runs wait for, and still ends at ``--timeout``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.utils import timezone
 
 from promidata_sync.checks import StorageUnavailable, storage_check
+from promidata_sync.conf import SyncConfig
 from promidata_sync.errors import describe
 from promidata_sync.eta import duration_text
 from promidata_sync.models import SyncRun
@@ -59,6 +61,7 @@ from promidata_sync.redaction import redact
 from promidata_sync.services.direct import SyncReport, sync_direct
 from promidata_sync.services.exclusions import ExcludedFamilies
 from promidata_sync.services.feed_index import FeedUnreadable
+from promidata_sync.services.pauses import EXIT_PAUSED, SyncPaused, sync_pause_check
 from promidata_sync.services.reimport import TooManySkus, UnknownSku
 from promidata_sync.services.run_timing import (
     RunTiming,
@@ -173,6 +176,9 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self._error(self._interrupted())
             code = EXIT_INTERRUPTED
+        except SyncPaused as exc:  # paused while it started (a re-import, a race)
+            self.stderr.write(str(exc))
+            code = EXIT_PAUSED
         except ImproperlyConfigured as exc:  # found while starting (a setting read late)
             self._error(f"configuration error: {redact(str(exc))}")
             code = EXIT_FEED_UNREADABLE
@@ -282,6 +288,11 @@ class Command(BaseCommand):
             # Each failure is reported once, below; warnings and worker logs would repeat them.
             logging.getLogger("promidata_sync").setLevel(logging.ERROR)
             logging.getLogger("dramatiq").setLevel(logging.CRITICAL)
+        SyncConfig.from_settings()  # a setting that cannot work is said before pauses are read
+        try:
+            codes = sync_pause_check(codes or None) if not skus else codes
+        except SyncPaused as exc:
+            raise CommandError(str(exc), returncode=EXIT_PAUSED) from None
         try:
             if direct:
                 return self._direct(codes, force, refetch_all, trigger, no_progress)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('promidata_sync', '0006_run_kinds_notifications_leases'),
+        ('promidata_sync', '0007_13queues_pauses_and_actions'),
     ]
 
     operations = [

@@ -34,7 +34,10 @@ def _preflight(argv: list[str]) -> None:
     """Before a ``promidata_*`` command: a database that answers and is migrated, else one
     line and exit 2 (``promidata_sync.preflight``). ``--help`` needs no database."""
     command = argv[1] if len(argv) > 1 else ""
-    if not command.startswith("promidata_") or {"-h", "--help"} & set(argv[2:]):
+    # The doctor reports the database among its other checks instead of stopping at it.
+    if not command.startswith("promidata_") or command == "promidata_doctor":
+        return
+    if {"-h", "--help"} & set(argv[2:]):
         return
     import django
 

@@ -14,6 +14,10 @@ from promidata_sync.errors import SyncError, is_permanent
 
 log = logging.getLogger(__name__)
 
+# The exit status of a worker that gave up on its database (systemd restarts it; the worker
+# supervisor stops with it instead of restarting its groups for ever).
+DATABASE_LOST_EXIT_CODE = 3
+
 
 class JobRecords(Middleware):
     """Mirror every message's life into a ``Job`` row: waiting → active → completed/failed,
@@ -99,13 +103,20 @@ class WorkerHeartbeats(Middleware):
 
     The admin, ``promidata_status`` and ``/healthz`` read the rows to tell which workers are
     alive; the broker uses its heartbeat to tell whose unacknowledged messages to hand back.
-    The thread is a daemon and stops with the worker.
+    The thread is a daemon and stops with the worker. A worker whose database stays
+    unreachable for ``PROMIDATA_WORKER_DATABASE_ATTEMPTS`` heartbeats in a row says so in one
+    log line and sets ``database_lost``: consuming on would only fail every job and fill the
+    log, while a supervisor (systemd, promidata_workers) can restart it once the database is
+    back.
     """
 
     def __init__(self):
         self.worker_id = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Set when PROMIDATA_WORKER_DATABASE_ATTEMPTS heartbeats in a row could not reach the
+        # database: run_worker_group then stops consuming and exits non-zero.
+        self.database_lost = threading.Event()
 
     def after_worker_boot(self, broker, worker):
         from promidata_sync.services import workers
@@ -133,11 +144,13 @@ class WorkerHeartbeats(Middleware):
 
     def _beat(self, queues, threads):
         from django.conf import settings
-        from django.db import close_old_connections
+        from django.db import DatabaseError, close_old_connections
 
         from promidata_sync.queue.broker import broker_heartbeat
         from promidata_sync.services import workers
 
+        attempts = max(1, settings.PROMIDATA_WORKER_DATABASE_ATTEMPTS)
+        failures = 0
         while not self._stop.is_set():
             try:
                 broker_heartbeat()
@@ -145,6 +158,21 @@ class WorkerHeartbeats(Middleware):
                 log.warning("broker heartbeat failed", exc_info=True)
             try:
                 workers.heartbeat_write(self.worker_id, queues=queues, threads=threads)
+                failures = 0
+            except DatabaseError as exc:
+                failures += 1
+                if failures >= attempts:
+                    log.error(
+                        "worker environment: the database is unreachable for %d heartbeats in "
+                        "a row (%s): this worker stops consuming and exits with status %d, so "
+                        "that its supervisor restarts it",
+                        failures,
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc),
+                        DATABASE_LOST_EXIT_CODE,
+                    )
+                    self.database_lost.set()
+                    return
+                log.warning("heartbeat failed: database unreachable (%d of %d)", failures, attempts)
             except Exception:
                 log.exception("heartbeat failed")
             finally:

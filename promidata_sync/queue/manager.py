@@ -43,6 +43,9 @@ def run_worker_group(queue_name: str, threads: int, *, stop: threading.Event) ->
     from dramatiq.worker import Worker
 
     import promidata_sync.tasks  # noqa: F401  (declares the actors, hence the queues)
+    from promidata_sync.environment import mark_worker_process
+
+    mark_worker_process()
 
     # Each thread keeps its connection between jobs (checked before reuse); Django's own
     # default of one connection per request would open one per job.

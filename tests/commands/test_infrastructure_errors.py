@@ -77,7 +77,7 @@ def test_a_broker_url_without_a_scheme_is_one_line_and_exit_2(command, tmp_path)
 
 
 def test_a_worker_against_a_closed_database_port_stops_at_once(tmp_path):
-    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     done = _manage(
         "promidata_worker",
         tmp_path,

@@ -18,11 +18,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from devtools.feedserver import FAKE_PROFILE_GUID
 from promidata_sync.models import WorkerHeartbeat
 from promidata_sync.queue.registry import QUEUE_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 GUID = "0123abcd-4567-89ef-0123-456789abcdef"
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,12 +93,13 @@ def test_all_green_is_exit_0_and_a_missing_worker_is_a_failure_with_a_hint(env):
     lines = done.stdout.splitlines()
     assert all(line.startswith("OK") for line in lines), done.stdout
     assert any("import URL" in line and "is readable" in line for line in lines)
-    assert GUID not in done.stdout and "0000" not in done.stdout.split("import URL")[1][:80]
+    assert FAKE_PROFILE_GUID not in done.stdout  # the feed's profile GUID is masked
 
 
-def test_unreadable_import_url_and_broker_are_one_failing_line_each_without_secrets(env):
+def test_each_broken_part_is_one_failing_line_and_the_rest_is_still_checked(env):
     env = {
         **env,
+        "DATABASE_URL": "postgres://sync:db-s3cret@127.0.0.1:1/catalog",
         "PROMIDATA_IMPORT_URL": f"http://127.0.0.1:1/Profiles/Live/{GUID}/Import/Import.txt",
         "REDIS_URL": "redis://:s3cret@127.0.0.1:1/0",
     }
@@ -108,6 +110,12 @@ def test_unreadable_import_url_and_broker_are_one_failing_line_each_without_secr
     assert broker.startswith("FAIL") and "is unreachable" in broker and "-> fix:" in broker
     feed = next(line for line in out.splitlines() if "import URL" in line)
     assert feed.startswith("FAIL") and "-> fix:" in feed
+    database = next(line for line in out.splitlines() if " database " in line)
+    assert database.startswith("FAIL") and "at 127.0.0.1:1 is unreachable" in database
+    storage = next(line for line in out.splitlines() if " storage " in line)
+    assert storage.startswith("OK")
+    workers = next(line for line in out.splitlines() if " workers " in line)
+    assert workers.startswith("SKIP") and "needs the database" in workers
     assert GUID not in out + done.stderr and "s3cret" not in out + done.stderr
     assert "Traceback" not in out + done.stderr
     assert done.stderr.strip().endswith("check(s) failed")

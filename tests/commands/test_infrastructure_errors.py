@@ -63,17 +63,24 @@ def test_a_database_never_migrated_is_one_line_naming_migrate(command, tmp_path)
     assert "run python manage.py migrate" in line
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_a_broker_url_without_a_scheme_is_one_line_and_exit_2(command, tmp_path):
+@pytest.mark.parametrize(
+    ("command", "variable", "value", "says"),
+    [
+        ("promidata_status", "REDIS_URL", "localhost:6379", "is not a redis://, rediss://"),
+        ("promidata_sync", "REDIS_URL", "localhost:6379", "is not a redis://, rediss://"),
+        ("promidata_status", "BROKER_URL", "rabbit:s3cret@mq:5672", "is not an amqp://"),
+    ],
+)
+def test_a_broker_url_without_a_scheme_is_one_line_and_exit_2(
+    command, variable, value, says, tmp_path
+):
     done = _manage(
-        command,
-        tmp_path,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        REDIS_URL="localhost:6379",
+        command, tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", **{variable: value}
     )
     line = _one_line(done)
-    assert line.startswith("configuration error: REDIS_URL")
-    assert "is not a redis://, rediss:// or unix:// URL" in line
+    assert line.startswith(f"configuration error: {variable}")
+    assert says in line
+    assert "s3cret" not in done.stderr
 
 
 def test_a_worker_against_a_closed_database_port_stops_at_once(tmp_path):

@@ -24,9 +24,9 @@ def main() -> None:
     except DatabaseError as exc:
         # Any command (migrate included) whose database went away: one line, not the driver's
         # traceback. The promidata_* commands have already been checked by _preflight.
-        from promidata_sync.preflight import _first_line
+        from promidata_sync.preflight import first_line
 
-        print(f"database error: {_first_line(exc)}", file=sys.stderr)
+        print(f"database error: {first_line(exc)}", file=sys.stderr)
         sys.exit(2)
 
 

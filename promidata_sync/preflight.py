@@ -47,14 +47,14 @@ def database_check(alias: str = "default") -> None:
         connection.ensure_connection()
     except DatabaseError as exc:
         raise DatabaseUnavailable(
-            f"{where} is unreachable ({_first_line(exc)}); is it running and is DATABASE_URL right?"
+            f"{where} is unreachable ({first_line(exc)}); is it running and is DATABASE_URL right?"
         ) from None
     try:
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     except DatabaseError as exc:
         raise DatabaseUnavailable(
-            f"{where} cannot be read ({_first_line(exc)}); is DATABASE_URL right?"
+            f"{where} cannot be read ({first_line(exc)}); is DATABASE_URL right?"
         ) from None
     if plan:
         apps = sorted({migration.app_label for migration, _backwards in plan})
@@ -64,7 +64,7 @@ def database_check(alias: str = "default") -> None:
         )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """The driver's message, first line only (psycopg adds hints on further lines)."""
     text = str(exc).strip().splitlines()
     return redact(text[0] if text else type(exc).__name__)

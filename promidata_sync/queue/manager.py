@@ -5,9 +5,10 @@ prefetching no more than N messages, until SIGTERM/SIGINT, then stop gracefully 
 finish, prefetched ones go back to the queue; anything unacknowledged is redelivered by the
 broker if the process dies).
 
-``WorkerManager`` starts one such process per group, restarts a group that died, passes a
-shutdown signal on to every group, and runs a housekeeping callable (the reconciler) at an
-interval in a thread of its own.
+``WorkerManager`` starts one such process per group, restarts a group that died (unless it
+exited with a status a restart cannot help: then it stops every group and exits with that
+status), passes a shutdown signal on to every group, and runs a housekeeping callable (the
+reconciler) at an interval in a thread of its own.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from promidata_sync.preflight import CONFIGURATION_EXIT_CODE
 from promidata_sync.queue.middleware import DATABASE_LOST_EXIT_CODE, WorkerHeartbeats
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,11 @@ SHUTDOWN_TIMEOUT_SECONDS = 600
 # How often a group process looks whether its heartbeat gave up on the database (seconds).
 STOP_POLL_SECONDS = 1.0
 RESTART_BACKOFF_MAX_SECONDS = 30
+# Exit statuses of a group that a restart cannot help: the supervisor stops with them.
+GIVE_UP_EXIT_CODES = {
+    CONFIGURATION_EXIT_CODE: "a configuration error, or a database it cannot use at start-up",
+    DATABASE_LOST_EXIT_CODE: "it gave up on the database",
+}
 
 
 def run_worker_group(queue_name: str, threads: int, *, stop: threading.Event) -> int:
@@ -157,18 +164,20 @@ class WorkerManager:
                 group.restarts = 0  # it ran for a while: forget earlier crashes
             return
         now = time.monotonic()
-        if process is not None and process.returncode == DATABASE_LOST_EXIT_CODE:
-            # Restarting here would loop for ever; the manager's own supervisor (systemd)
-            # restarts the whole set once the database answers again.
+        if process is not None and process.returncode in GIVE_UP_EXIT_CODES:
+            # A restart cannot help (a setting, or the database, is wrong or gone) and would
+            # loop for ever: stop every group and exit with the same status, so that the
+            # manager's own supervisor (systemd) restarts the whole set and says so.
             log.error(
-                "%s group gave up on the database (exit %d): stopping every group and exiting "
-                "with status %d",
+                "%s group exited with status %d (%s): stopping every group and exiting with "
+                "status %d",
                 group.queue_name,
-                DATABASE_LOST_EXIT_CODE,
-                DATABASE_LOST_EXIT_CODE,
+                process.returncode,
+                GIVE_UP_EXIT_CODES[process.returncode],
+                process.returncode,
             )
             group.process = None
-            self.exit_code = DATABASE_LOST_EXIT_CODE
+            self.exit_code = process.returncode
             self.stopping.set()
             return
         if process is not None:

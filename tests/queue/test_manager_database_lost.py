@@ -1,6 +1,6 @@
-"""The worker supervisor stops, with status 3, when a group gives up on its database: a
-restart loop would only fill the log while the database is away; systemd restarts the
-supervisor itself."""
+"""The worker supervisor stops, with the group's status, when a group gives up on its database
+(3) or cannot start with its settings (2): a restart loop would only fill the log while the
+database is away; systemd restarts the supervisor itself."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from promidata_sync.preflight import CONFIGURATION_EXIT_CODE
 from promidata_sync.queue.manager import WorkerGroup, WorkerManager
 from promidata_sync.queue.middleware import DATABASE_LOST_EXIT_CODE
 
@@ -29,13 +32,14 @@ class ScriptedManager(WorkerManager):
         return [sys.executable, "-c", f"import sys; sys.exit({code})"]
 
 
-def test_a_group_that_lost_its_database_stops_the_supervisor_with_status_3():
+@pytest.mark.parametrize("status", [DATABASE_LOST_EXIT_CODE, CONFIGURATION_EXIT_CODE])
+def test_a_group_a_restart_cannot_help_stops_the_supervisor_with_its_status(status):
     manager = ScriptedManager(
         [WorkerGroup("image-upload", 1), WorkerGroup("product-family", 1)],
-        {"image-upload": DATABASE_LOST_EXIT_CODE, "product-family": None},
+        {"image-upload": status, "product-family": None},
     )
     started = time.monotonic()
-    assert manager.run() == DATABASE_LOST_EXIT_CODE
+    assert manager.run() == status
     assert time.monotonic() - started < 15
     # Started once each: no restart of the group that gave up, and the healthy one was stopped.
     assert sorted(manager.starts) == ["image-upload", "product-family"]

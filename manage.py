@@ -42,6 +42,8 @@ def _preflight(argv: list[str]) -> None:
     import django
 
     django.setup()
+    from django.db import connections
+
     from promidata_sync.preflight import (
         CONFIGURATION_EXIT_CODE,
         DatabaseUnavailable,
@@ -53,6 +55,9 @@ def _preflight(argv: list[str]) -> None:
     except DatabaseUnavailable as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         sys.exit(CONFIGURATION_EXIT_CODE)
+    finally:
+        # A worker process would otherwise hold this connection idle for its whole life.
+        connections.close_all()
 
 
 if __name__ == "__main__":

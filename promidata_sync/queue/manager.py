@@ -6,9 +6,9 @@ finish, prefetched ones go back to the queue; anything unacknowledged is redeliv
 broker if the process dies).
 
 ``WorkerManager`` starts one such process per group, restarts a group that died (unless it
-exited with a status a restart cannot help: then it stops every group and exits with that
-status), passes a shutdown signal on to every group, and runs a housekeeping callable (the
-reconciler) at an interval in a thread of its own.
+gave up on its database, exit 3: then it stops every group and exits 3), passes a shutdown
+signal on to every group, and runs a housekeeping callable (the reconciler) at an interval in
+a thread of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promidata_sync.preflight import CONFIGURATION_EXIT_CODE
 from promidata_sync.queue.middleware import DATABASE_LOST_EXIT_CODE, WorkerHeartbeats
 
 log = logging.getLogger(__name__)
@@ -33,11 +32,6 @@ SHUTDOWN_TIMEOUT_SECONDS = 600
 # How often a group process looks whether its heartbeat gave up on the database (seconds).
 STOP_POLL_SECONDS = 1.0
 RESTART_BACKOFF_MAX_SECONDS = 30
-# Exit statuses of a group that a restart cannot help: the supervisor stops with them.
-GIVE_UP_EXIT_CODES = {
-    CONFIGURATION_EXIT_CODE: "a configuration error, or a database it cannot use at start-up",
-    DATABASE_LOST_EXIT_CODE: "it gave up on the database",
-}
 
 
 def run_worker_group(queue_name: str, threads: int, *, stop: threading.Event) -> int:
@@ -164,20 +158,21 @@ class WorkerManager:
                 group.restarts = 0  # it ran for a while: forget earlier crashes
             return
         now = time.monotonic()
-        if process is not None and process.returncode in GIVE_UP_EXIT_CODES:
-            # A restart cannot help (a setting, or the database, is wrong or gone) and would
-            # loop for ever: stop every group and exit with the same status, so that the
-            # manager's own supervisor (systemd) restarts the whole set and says so.
+        if process is not None and process.returncode == DATABASE_LOST_EXIT_CODE:
+            # The group waited out PROMIDATA_WORKER_DATABASE_GIVE_UP_SECONDS already: a restart
+            # loop here would only fill the log. Stop every group and exit with the same
+            # status, so that the manager's own supervisor (systemd) restarts the whole set.
+            # (A group that fails at start-up, exit 2, is restarted with backoff as before: a
+            # database restart must not stop the workers.)
             log.error(
-                "%s group exited with status %d (%s): stopping every group and exiting with "
-                "status %d",
+                "%s group gave up on the database (exit %d): stopping every group and exiting "
+                "with status %d",
                 group.queue_name,
-                process.returncode,
-                GIVE_UP_EXIT_CODES[process.returncode],
-                process.returncode,
+                DATABASE_LOST_EXIT_CODE,
+                DATABASE_LOST_EXIT_CODE,
             )
             group.process = None
-            self.exit_code = process.returncode
+            self.exit_code = DATABASE_LOST_EXIT_CODE
             self.stopping.set()
             return
         if process is not None:

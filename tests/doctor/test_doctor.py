@@ -182,7 +182,7 @@ def test_a_worker_reports_its_settings_and_stops_when_its_database_goes_away(env
         "DATABASE_URL": _database_url(proxy.port),
         "PROMIDATA_IMPORT_URL": f"https://other.example.com/Profiles/Live/{GUID}/Import/Import.txt",
         "PROMIDATA_WORKER_HEARTBEAT_SECONDS": "0.5",
-        "PROMIDATA_WORKER_DATABASE_ATTEMPTS": "3",
+        "PROMIDATA_WORKER_DATABASE_GIVE_UP_SECONDS": "1.5",
         "PROMIDATA_LOG_FILE": str(worker_log),
     }
     with open(tmp_path / "worker.err", "w") as err:

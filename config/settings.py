@@ -428,6 +428,12 @@ PROMIDATA_WORKER_HEARTBEAT_SECONDS = env.float("PROMIDATA_WORKER_HEARTBEAT_SECON
 PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS = env.int(
     "PROMIDATA_BROKER_HEARTBEAT_TIMEOUT_MS", default=30_000
 )
+# A worker whose heartbeats find the database unreachable for this long (seconds; a restart
+# takes a few) stops consuming and exits with status 3, and promidata_workers with it, so that
+# systemd restarts them: 12 tries with the 5 s heartbeat.
+PROMIDATA_WORKER_DATABASE_GIVE_UP_SECONDS = env.float(
+    "PROMIDATA_WORKER_DATABASE_GIVE_UP_SECONDS", default=60.0
+)
 # The host name workers give in their heartbeats and job records (default: the real one).
 # Two worker managers on one machine given different names stand for two machines.
 PROMIDATA_WORKER_HOSTNAME = (

@@ -15,6 +15,9 @@ not, and asks two questions of it here:
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
+from promidata_sync.environment import environment_message
 from promidata_sync.feed import FeedDataError
 from promidata_sync.imaging import InvalidImage
 from promidata_sync.redaction import sanitize_message
@@ -112,6 +115,12 @@ def describe(exc: BaseException) -> str:
     first_line = text.splitlines()[0] if text else ""
     if is_expected(exc) and first_line:
         return sanitize_message(first_line, max_chars=DESCRIPTION_MAX_CHARS)
+    if isinstance(exc, ImproperlyConfigured) and first_line:
+        # A setting read late (in a job): the operator's to fix, in the right environment.
+        return sanitize_message(
+            environment_message(f"configuration error: {first_line}"),
+            max_chars=DESCRIPTION_MAX_CHARS,
+        )
     name = type(exc).__name__
     detail = f"{name}: {first_line}" if first_line else name
     return sanitize_message(f"internal error: {detail}", max_chars=DESCRIPTION_MAX_CHARS)

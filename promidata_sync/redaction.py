@@ -91,11 +91,15 @@ def masked_redis_url(url: str) -> str:
         userinfo, _, hostport = netloc.rpartition("@")
         user, colon, _password = userinfo.partition(":")
         netloc = f"{user}:{REDACTED}@{hostport}" if colon and user else f":{REDACTED}@{hostport}"
+    path = parts.path
+    if not netloc and "@" in path:
+        # No "//": "user:pw@host:6379" parses as scheme "user" and path "pw@host:6379".
+        path = f"{REDACTED}@{path.rpartition('@')[2]}"
     query = "&".join(
         f"{key}={REDACTED if key.lower() == 'password' else value}"
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
     )
-    text = f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+    text = f"{parts.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
     return _ANY_CONTROL.sub("", text)
 
 

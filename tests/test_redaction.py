@@ -63,6 +63,8 @@ def test_mask_url_shows_host_and_last_two_segments_only(url, shown):
         f"redis://h/0?password={REDIS_PASSWORD}&db=1",
         f"unix://:{REDIS_PASSWORD}@/run/redis.sock?db=0",
         f"redis://{REDIS_PASSWORD}@h",
+        # Typed without a scheme: the user name parses as one and the password as the path.
+        f"guest:{REDIS_PASSWORD}@mq:5672/vhost",
     ],
 )
 def test_redis_urls_are_masked_in_every_form(url):

@@ -304,6 +304,9 @@ class WorkerHeartbeat(models.Model):
     threads = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
+    # What this worker is configured to work against (services.workers.settings_fingerprint):
+    # hosts and names only, never a secret. promidata_doctor compares it with its own.
+    settings_fingerprint = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-last_seen_at"]

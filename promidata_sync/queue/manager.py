@@ -5,9 +5,10 @@ prefetching no more than N messages, until SIGTERM/SIGINT, then stop gracefully 
 finish, prefetched ones go back to the queue; anything unacknowledged is redelivered by the
 broker if the process dies).
 
-``WorkerManager`` starts one such process per group, restarts a group that died, passes a
-shutdown signal on to every group, and runs a housekeeping callable (the reconciler) at an
-interval in a thread of its own.
+``WorkerManager`` starts one such process per group, restarts a group that died (unless it
+gave up on its database, exit 3: then it stops every group and exits 3), passes a shutdown
+signal on to every group, and runs a housekeeping callable (the reconciler) at an interval in
+a thread of its own.
 """
 
 from __future__ import annotations
@@ -23,20 +24,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from promidata_sync.queue.middleware import DATABASE_LOST_EXIT_CODE, WorkerHeartbeats
+
 log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT_SECONDS = 600
+# How often a group process looks whether its heartbeat gave up on the database (seconds).
+STOP_POLL_SECONDS = 1.0
 RESTART_BACKOFF_MAX_SECONDS = 30
 
 
-def run_worker_group(queue_name: str, threads: int, *, stop: threading.Event) -> None:
-    """Consume ``queue_name`` with ``threads`` threads until ``stop`` is set."""
+def run_worker_group(queue_name: str, threads: int, *, stop: threading.Event) -> int:
+    """Consume ``queue_name`` with ``threads`` threads until ``stop`` is set, or until the
+    heartbeat gives up on the database; return the process's exit status (0, or
+    ``DATABASE_LOST_EXIT_CODE``)."""
     import dramatiq
     from django.conf import settings
     from django.db import connections
     from dramatiq.worker import Worker
 
     import promidata_sync.tasks  # noqa: F401  (declares the actors, hence the queues)
+    from promidata_sync.environment import mark_worker_process
+
+    mark_worker_process()
 
     # Each thread keeps its connection between jobs (checked before reuse); Django's own
     # default of one connection per request would open one per job.
@@ -49,12 +59,23 @@ def run_worker_group(queue_name: str, threads: int, *, stop: threading.Event) ->
     worker.queue_prefetch = threads
     worker.start()
     log.info("worker group %s started with %d threads (pid %d)", queue_name, threads, os.getpid())
+    database_lost = _database_lost_event(broker)
     try:
-        stop.wait()
+        while not stop.wait(STOP_POLL_SECONDS) and not database_lost.is_set():
+            pass
     finally:
         log.info("worker group %s stopping: finishing running jobs", queue_name)
         worker.stop(timeout=SHUTDOWN_TIMEOUT_SECONDS * 1000)
         log.info("worker group %s stopped", queue_name)
+    return DATABASE_LOST_EXIT_CODE if database_lost.is_set() else 0
+
+
+def _database_lost_event(broker) -> threading.Event:
+    """The heartbeat middleware's ``database_lost`` (an event never set without it)."""
+    for middleware in broker.middleware:
+        if isinstance(middleware, WorkerHeartbeats):
+            return middleware.database_lost
+    return threading.Event()
 
 
 @dataclass
@@ -85,6 +106,7 @@ class WorkerManager:
         self.housekeeping = housekeeping
         self.housekeeping_seconds = housekeeping_seconds
         self.stopping = threading.Event()
+        self.exit_code = 0
 
     def command(self, group: WorkerGroup) -> list[str]:
         return [
@@ -114,8 +136,9 @@ class WorkerManager:
             threading.Thread(target=self._housekeep, name="housekeeping", daemon=True).start()
         while not self.stopping.wait(self.poll_seconds):
             for group in self.groups:
-                self._supervise(group)
-        return self.shutdown()
+                if not self.stopping.is_set():
+                    self._supervise(group)
+        return self.shutdown() or self.exit_code
 
     def _housekeep(self) -> None:
         """Call ``housekeeping`` every ``housekeeping_seconds`` until shutdown; a failure is
@@ -135,6 +158,23 @@ class WorkerManager:
                 group.restarts = 0  # it ran for a while: forget earlier crashes
             return
         now = time.monotonic()
+        if process is not None and process.returncode == DATABASE_LOST_EXIT_CODE:
+            # The group waited out PROMIDATA_WORKER_DATABASE_GIVE_UP_SECONDS already: a restart
+            # loop here would only fill the log. Stop every group and exit with the same
+            # status, so that the manager's own supervisor (systemd) restarts the whole set.
+            # (A group that fails at start-up, exit 2, is restarted with backoff as before: a
+            # database restart must not stop the workers.)
+            log.error(
+                "%s group gave up on the database (exit %d): stopping every group and exiting "
+                "with status %d",
+                group.queue_name,
+                DATABASE_LOST_EXIT_CODE,
+                DATABASE_LOST_EXIT_CODE,
+            )
+            group.process = None
+            self.exit_code = DATABASE_LOST_EXIT_CODE
+            self.stopping.set()
+            return
         if process is not None:
             delay = min(RESTART_BACKOFF_MAX_SECONDS, 2**group.restarts)
             log.error(

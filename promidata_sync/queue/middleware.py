@@ -14,6 +14,10 @@ from promidata_sync.errors import SyncError, is_permanent
 
 log = logging.getLogger(__name__)
 
+# The exit status of a worker that gave up on its database (systemd restarts it; the worker
+# supervisor stops with it instead of restarting its groups for ever).
+DATABASE_LOST_EXIT_CODE = 3
+
 
 class JobRecords(Middleware):
     """Mirror every message's life into a ``Job`` row: waiting → active → completed/failed,
@@ -154,13 +158,21 @@ class WorkerHeartbeats(Middleware):
 
     The admin, ``promidata_status`` and ``/healthz`` read the rows to tell which workers are
     alive; the broker uses its heartbeat to tell whose unacknowledged messages to hand back.
-    The thread is a daemon and stops with the worker.
+    The thread is a daemon and stops with the worker. A worker whose heartbeats find the
+    database unreachable for ``PROMIDATA_WORKER_DATABASE_GIVE_UP_SECONDS`` says so in one log
+    line and sets ``database_lost``: consuming on would only fail every job and fill the log,
+    while a supervisor (systemd) can restart it once the database is back. A database restart
+    (seconds) is waited out.
     """
 
     def __init__(self):
         self.worker_id = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Set when the heartbeats found the database unreachable for
+        # PROMIDATA_WORKER_DATABASE_GIVE_UP_SECONDS: run_worker_group then stops consuming
+        # and exits non-zero.
+        self.database_lost = threading.Event()
 
     def after_worker_boot(self, broker, worker):
         from promidata_sync.services import workers
@@ -188,11 +200,14 @@ class WorkerHeartbeats(Middleware):
 
     def _beat(self, queues, threads):
         from django.conf import settings
-        from django.db import close_old_connections
+        from django.db import DatabaseError, close_old_connections
 
         from promidata_sync.queue.broker import broker_heartbeat
         from promidata_sync.services import workers
 
+        give_up_seconds = settings.PROMIDATA_WORKER_DATABASE_GIVE_UP_SECONDS
+        unreachable_since: float | None = None
+        failures = 0
         while not self._stop.is_set():
             try:
                 broker_heartbeat()
@@ -200,6 +215,25 @@ class WorkerHeartbeats(Middleware):
                 log.warning("broker heartbeat failed", exc_info=True)
             try:
                 workers.heartbeat_write(self.worker_id, queues=queues, threads=threads)
+                unreachable_since, failures = None, 0
+            except DatabaseError as exc:
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                failures += 1
+                if now - unreachable_since >= give_up_seconds:
+                    detail = str(exc).strip().splitlines()
+                    log.error(
+                        "worker environment: the database has been unreachable for %.0f s "
+                        "(%d heartbeats: %s): this worker stops consuming and exits with "
+                        "status %d, so that its supervisor restarts it",
+                        now - unreachable_since,
+                        failures,
+                        detail[0] if detail else type(exc).__name__,
+                        DATABASE_LOST_EXIT_CODE,
+                    )
+                    self.database_lost.set()
+                    return
+                log.warning("heartbeat failed: the database is unreachable (%d)", failures)
             except Exception:
                 log.exception("heartbeat failed")
             finally:

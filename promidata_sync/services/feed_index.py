@@ -11,6 +11,7 @@ from django.db import transaction
 
 from catalog.models import Category, Supplier
 from promidata_sync.conf import SyncConfig
+from promidata_sync.environment import environment_message
 from promidata_sync.errors import SyncError, describe
 from promidata_sync.feed import FeedDataError, ImportIndex, parse_categories, parse_import_index
 from promidata_sync.fetching import Fetcher, FetchError
@@ -73,8 +74,10 @@ def index_fetch(*, config: SyncConfig, fetcher: Fetcher) -> ImportIndex:
     """
     if not config.import_url:
         raise FeedUnreadable(
-            "PROMIDATA_IMPORT_URL is not set: point it at your profile's Import.txt "
-            "(see the README)"
+            environment_message(
+                "PROMIDATA_IMPORT_URL is not set",
+                hint="point it at your profile's Import.txt (see the README)",
+            )
         )
     url = config.import_url
     fetched = _download_index(url, config, fetcher, *_index_cache.validators(url))

@@ -69,6 +69,7 @@ FEED_UNREADABLE_PREFIXES = (
     "cannot read Import.txt",
     "Import.txt at ",
     "PROMIDATA_IMPORT_URL is not set",
+    "worker environment: PROMIDATA_IMPORT_URL is not set",
 )
 PROCESS_DIED_PREFIX = "process died"
 # The reconciler's retries of a failed send wait this long, doubling per attempt.

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from promidata_sync.models import WorkerHeartbeat
+from promidata_sync.services.fingerprint import settings_fingerprint
 
 LIVE_SECONDS = 60
 # WorkerHeartbeat.worker_id holds 64 characters: the host part is cut to leave room for
@@ -39,6 +40,8 @@ def worker_id_new() -> str:
 
 
 def heartbeat_write(worker_id: str, *, queues: list[str], threads: int) -> None:
+    """Insert or refresh this worker's heartbeat row, with its settings fingerprint
+    (``services.fingerprint``: hosts and names, no secret). Idempotent (one row per id)."""
     now = timezone.now()
     WorkerHeartbeat.objects.bulk_create(
         [
@@ -50,11 +53,12 @@ def heartbeat_write(worker_id: str, *, queues: list[str], threads: int) -> None:
                 threads=threads,
                 started_at=now,
                 last_seen_at=now,
+                settings_fingerprint=settings_fingerprint(),
             )
         ],
         update_conflicts=True,
         unique_fields=["worker_id"],
-        update_fields=["queues", "threads", "last_seen_at"],
+        update_fields=["queues", "threads", "last_seen_at", "settings_fingerprint"],
     )
 
 

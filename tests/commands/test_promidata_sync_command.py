@@ -117,6 +117,14 @@ def manage(args: list[str], env: dict, **kwargs):
     )
 
 
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "db.sqlite3"
+    done = manage(["migrate", "-v", "0"], {**os.environ, "DATABASE_URL": f"sqlite:///{path}"})
+    assert done.returncode == 0, done.stderr
+    return path
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "says"),
     [
@@ -127,10 +135,11 @@ def manage(args: list[str], env: dict, **kwargs):
         ("REDIS_URL", "redis://:s3cret-pw@[::1", "REDIS_URL"),
     ],
 )
-def test_a_setting_that_cannot_work_is_one_line_and_exit_2(tmp_path, variable, value, says):
+def test_a_setting_that_cannot_work_is_one_line_and_exit_2(migrated_sqlite, variable, value, says):
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        # Migrated: a setting read late (the allowed networks) comes after the database check.
+        "DATABASE_URL": f"sqlite:///{migrated_sqlite}",
         "PROMIDATA_IMPORT_URL": SAMPLE_IMPORT.as_uri(),
         variable: value,
     }

@@ -20,12 +20,28 @@ from promidata_sync.models import Job, SyncRun, WorkerHeartbeat
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A migrated SQLite file: the commands check their database before their broker."""
+    path = tmp_path_factory.mktemp("db") / "db.sqlite3"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v", "0"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{path}"},
+        check=True,
+        timeout=120,
+    )
+    return path
+
+
 @pytest.mark.parametrize("command", ["promidata_workers", "promidata_sync"])
-def test_unreachable_redis_is_one_clear_line_with_the_password_masked(command, tmp_path):
+def test_unreachable_redis_is_one_clear_line_with_the_password_masked(
+    command, tmp_path, migrated_sqlite
+):
     env = {
         **os.environ,
         "REDIS_URL": "redis://worker:s3cret@127.0.0.1:1/0",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{migrated_sqlite}",
         "PROMIDATA_IMPORT_URL": (ROOT / "sample_feed" / "Import" / "Import.txt").as_uri(),
     }
     done = subprocess.run(

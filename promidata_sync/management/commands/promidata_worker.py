@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
@@ -36,4 +37,4 @@ class Command(BaseCommand):
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        run_worker_group(queue, max(1, threads), stop=stop)
+        sys.exit(run_worker_group(queue, max(1, threads), stop=stop))

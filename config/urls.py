@@ -43,17 +43,18 @@ urlpatterns = [
 
 
 def serve_media(request, path: str):
-    """Local media files; a path the file system cannot even look up (too long, a bad byte)
-    is a 404 like any missing file, not a 500."""
+    """Local media files while ``PROMIDATA_SERVE_MEDIA`` is on (read per request); a path the
+    file system cannot even look up (too long, a bad byte) is a 404 like any missing file,
+    not a 500."""
+    if not settings.PROMIDATA_SERVE_MEDIA:
+        raise Http404("media are served by the web server or the storage, not by Django")
     try:
         return serve(request, path, document_root=settings.MEDIA_ROOT)
     except (OSError, ValueError):
         raise Http404("no such media file") from None
 
 
-if settings.PROMIDATA_SERVE_MEDIA and settings.STORAGES["default"]["BACKEND"].endswith(
-    "FileSystemStorage"
-):
+if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
     # Local media for development (DEBUG). In production nginx serves MEDIA_ROOT, and with
     # S3/R2 the bucket or its CDN serves them: Django's static view is not made for that.
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve_media)]

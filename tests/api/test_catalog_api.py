@@ -119,7 +119,8 @@ def assert_print_data_is_the_feeds(variant: dict, expected: dict) -> None:
             assert set(image) == IMAGE_KEYS
 
 
-def test_images_are_absolute_storage_urls_of_the_stored_bytes(reader, synced):
+def test_images_are_absolute_storage_urls_of_the_stored_bytes(reader, synced, settings):
+    settings.PROMIDATA_SERVE_MEDIA = True  # as with DEBUG on; in production nginx serves them
     sku = next(iter(synced["A100"]))
     variant = get_product(reader, sku)["variants"][0]
 

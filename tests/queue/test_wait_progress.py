@@ -77,7 +77,7 @@ def test_no_worker_alive_says_waiting_for_a_worker_and_ends_at_the_deadline(work
     assert "A100     #" in output
     assert "waiting for a worker on supplier-sync (start promidata_workers)" in output
     assert "0/0 (100%" not in output
-    assert "still queued after 4s; stopped waiting (it goes on)" in output
+    assert "still Queued after 4s; stopped waiting (it goes on)" in output
     assert code == 1
     assert "Traceback" not in output
 

@@ -38,6 +38,33 @@ def _run_list(jobs: list[dict]) -> str:
     return format_html_join(", ", "{} (#{})", ((j["supplier"], j["run_id"]) for j in jobs))
 
 
+def _tell_started(modeladmin, request, queued, running, *, queued_text, running_text) -> None:
+    """The messages after starting work: the runs queued (with a link to watch them), and
+    those that were already running (with a link to them)."""
+    if queued:
+        modeladmin.message_user(
+            request,
+            format_html(
+                "{}: {}; {}.",
+                queued_text,
+                _run_list(queued),
+                runs_link([j["run_id"] for j in queued]),
+            ),
+            messages.SUCCESS,
+        )
+    if running:
+        modeladmin.message_user(
+            request,
+            format_html(
+                "{}: {}; {}.",
+                running_text,
+                _run_list(running),
+                runs_link([j["run_id"] for j in running], "see the running sync"),
+            ),
+            messages.WARNING,
+        )
+
+
 @admin.action(permissions=["operate_sync"], description="Sync supplier")
 def sync_suppliers(modeladmin, request, queryset):
     """Queue a sync of each selected supplier (``start_sync(..., trigger="admin")``).
@@ -56,28 +83,14 @@ def sync_suppliers(modeladmin, request, queryset):
         modeladmin.message_user(request, f"Could not queue syncs: {exc}", messages.ERROR)
     except SyncPaused as exc:
         modeladmin.message_user(request, f"Not started: {exc}", messages.WARNING)
-    if queued:
-        modeladmin.message_user(
-            request,
-            format_html(
-                "Sync queued for {} supplier{}: {}; {}.",
-                len(queued),
-                "" if len(queued) == 1 else "s",
-                _run_list(queued),
-                runs_link([j["run_id"] for j in queued]),
-            ),
-            messages.SUCCESS,
-        )
-    if running:
-        modeladmin.message_user(
-            request,
-            format_html(
-                "Already syncing, not started again: {}; {}.",
-                _run_list(running),
-                runs_link([j["run_id"] for j in running], "see the running sync"),
-            ),
-            messages.WARNING,
-        )
+    _tell_started(
+        modeladmin,
+        request,
+        queued,
+        running,
+        queued_text=f"Sync queued for {len(queued)} supplier{'' if len(queued) == 1 else 's'}",
+        running_text="Already syncing, not started again",
+    )
 
 
 @admin.action(permissions=["operate_sync"], description="Re-import from feed")
@@ -102,28 +115,14 @@ def reimport_products(modeladmin, request, queryset):
     running = [j for j in result["jobs"] if j["status"] != "queued"]
     for product in queryset:
         modeladmin.log_change(request, product, "Re-import from feed requested")
-    if queued:
-        modeladmin.message_user(
-            request,
-            format_html(
-                "Re-import of {} famil{} queued: {}; {}.",
-                len(skus),
-                "y" if len(skus) == 1 else "ies",
-                _run_list(queued),
-                runs_link([j["run_id"] for j in queued]),
-            ),
-            messages.SUCCESS,
-        )
-    if running:
-        modeladmin.message_user(
-            request,
-            format_html(
-                "Not re-imported: a sync of the supplier is running ({}); {}.",
-                _run_list(running),
-                runs_link([j["run_id"] for j in running], "see the running sync"),
-            ),
-            messages.WARNING,
-        )
+    _tell_started(
+        modeladmin,
+        request,
+        queued,
+        running,
+        queued_text=f"Re-import of {len(skus)} famil{'y' if len(skus) == 1 else 'ies'} queued",
+        running_text="Not re-imported, a sync of the supplier is running",
+    )
     return None
 
 

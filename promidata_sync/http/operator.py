@@ -13,6 +13,7 @@ a 4xx with ``{"error": ...}``, never a 500.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 
@@ -38,6 +39,16 @@ router = Router(auth=operator_auth, tags=["operator"])
 
 SYNC_FIELDS = {"supplier", "force"}
 ERRORS = {400: schemas.Error, 401: schemas.Error, 403: schemas.Error, 429: schemas.Error}
+# What starting work can answer: 202, or the caller's error, an unknown supplier or SKU (404),
+# a pause or an exclusion (409), the feed (502), the broker (503).
+START_RESPONSES = {
+    202: schemas.Anything,
+    **ERRORS,
+    404: schemas.Error,
+    409: schemas.Error,
+    502: schemas.Error,
+    503: schemas.Error,
+}
 SYNC_BODY = {
     "requestBody": {
         "required": False,
@@ -55,14 +66,7 @@ SYNC_BODY = {
     router,
     "POST",
     "/sync",
-    response={
-        202: schemas.Anything,
-        **ERRORS,
-        404: schemas.Error,
-        409: schemas.Error,
-        502: schemas.Error,
-        503: schemas.Error,
-    },
+    response=START_RESPONSES,
     openapi_extra=SYNC_BODY,
     summary="Start a sync",
 )
@@ -85,21 +89,13 @@ def sync_start(request):
     force = body.get("force", False)
     if not isinstance(force, bool):
         raise ApiError(400, "force must be true or false")
-    try:
+    with _start_errors():
         result = service.start_sync(
             supplier.strip() if supplier else None,
             use_queue=True,
             trigger=SyncRun.Trigger.API,
             force=force,
         )
-    except service.UnknownSupplier as exc:
-        raise ApiError(404, str(exc)) from None
-    except BrokerUnavailable as exc:
-        raise ApiError(503, str(exc)) from None
-    except FeedUnreadable as exc:
-        raise ApiError(502, f"feed unreadable: {exc}") from None
-    except SyncPaused as exc:
-        raise ApiError(409, str(exc)) from None
     return JsonResponse(result, status=202)
 
 
@@ -120,14 +116,7 @@ REIMPORT_BODY = {
     router,
     "POST",
     "/reimport",
-    response={
-        202: schemas.Anything,
-        **ERRORS,
-        404: schemas.Error,
-        409: schemas.Error,
-        502: schemas.Error,
-        503: schemas.Error,
-    },
+    response=START_RESPONSES,
     openapi_extra=REIMPORT_BODY,
     summary="Re-import families now",
 )
@@ -146,20 +135,8 @@ def reimport(request):
         or not all(isinstance(s, str) and s.strip() for s in skus)
     ):
         raise ApiError(400, 'skus must be a non-empty list of SKUs, e.g. {"skus": ["A23-100"]}')
-    try:
+    with _start_errors():
         result = service.reimport_families(skus, use_queue=True)
-    except reimport_service.TooManySkus as exc:
-        raise ApiError(400, str(exc)) from None
-    except reimport_service.UnknownSku as exc:
-        raise ApiError(404, str(exc)) from None
-    except ExcludedFamilies as exc:
-        raise ApiError(409, str(exc)) from None
-    except BrokerUnavailable as exc:
-        raise ApiError(503, str(exc)) from None
-    except FeedUnreadable as exc:
-        raise ApiError(502, f"feed unreadable: {exc}") from None
-    except SyncPaused as exc:
-        raise ApiError(409, str(exc)) from None
     return JsonResponse(result, status=202)
 
 
@@ -229,6 +206,23 @@ def _queue_stats(queue_name: str | None):
     except BrokerUnavailable as exc:
         raise ApiError(503, str(exc)) from None
     return JsonResponse(service.get_queue_stats(queue_name))
+
+
+@contextlib.contextmanager
+def _start_errors():
+    """What starting work may raise, as the API's answers (``START_RESPONSES``)."""
+    try:
+        yield
+    except reimport_service.TooManySkus as exc:
+        raise ApiError(400, str(exc)) from None
+    except (service.UnknownSupplier, reimport_service.UnknownSku) as exc:
+        raise ApiError(404, str(exc)) from None
+    except (ExcludedFamilies, SyncPaused) as exc:
+        raise ApiError(409, str(exc)) from None
+    except FeedUnreadable as exc:
+        raise ApiError(502, f"feed unreadable: {exc}") from None
+    except BrokerUnavailable as exc:
+        raise ApiError(503, str(exc)) from None
 
 
 def _json_object(request) -> dict:

@@ -50,7 +50,7 @@ def test_a_running_sync_is_not_doubled(operator_client, no_in_process_worker):
     response = post_action(operator_client, [product])
 
     assert list(SyncRun.objects.values_list("pk", flat=True)) == [running.pk]
-    assert "Not re-imported: a sync of the supplier is running" in last_message(response)
+    assert "Not re-imported, a sync of the supplier is running: A100" in last_message(response)
 
 
 def test_a_viewer_does_not_get_the_action(viewer_client):

@@ -53,7 +53,14 @@ def two_machines(worker_env):
     """Two supervisors, each with its own host name, both live before the test goes on."""
     started = [
         Workers(
-            {**worker_env, "PROMIDATA_WORKER_HOSTNAME": name, "PROMIDATA_PROCESSES_IMAGES": "1"},
+            {
+                **worker_env,
+                "PROMIDATA_WORKER_HOSTNAME": name,
+                "PROMIDATA_PROCESSES_IMAGES": "1",
+                # Two image jobs at a time per machine (each a batch of up to 8 images): one
+                # machine alone cannot hold every image job of the sync, so both must work.
+                "PROMIDATA_CONCURRENCY_IMAGES": "2",
+            },
             QUEUES,
         )
         for name in MACHINES

@@ -10,6 +10,7 @@ their work to direct mode (``services.direct``) or to the queue (``queue.dispatc
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count
@@ -399,7 +400,10 @@ def retry_failed(run: SyncRun, use_queue: bool = True, *, keys: list[str] | None
     nothing = {"run_id": run.pk, "families": 0, "images": 0, "replanned": False, "jobs": []}
     if not runs.run_retryable(run):
         return nothing
-    if keys is not None and not run.items.filter(state=SyncItem.State.FAILED, key__in=keys):
+    if (
+        keys is not None
+        and not run.items.filter(state=SyncItem.State.FAILED, key__in=keys).exists()
+    ):
         return nothing
     replan = run.planned_at is None  # the supplier step itself failed (unreadable feed)
     if replan and run.kind == SyncRun.Kind.STOCK:
@@ -415,7 +419,7 @@ def retry_failed(run: SyncRun, use_queue: bool = True, *, keys: list[str] | None
         locked = list(failed.select_for_update().values_list("pk", "kind", "key", "url", "token"))
         items = [row[1:] for row in locked]
         failed = run.items.filter(pk__in=[row[0] for row in locked])
-        per_kind = dict(failed.values_list("kind").annotate(n=Count("id")))
+        per_kind = Counter(kind for _, kind, *_ in locked)
         failed.update(state=SyncItem.State.PENDING)
         uncounted: dict[str, int] = {}
         for kind, n in per_kind.items():

@@ -18,6 +18,7 @@ from promidata_sync.queue import broker as queue_broker
 from promidata_sync.queue.registry import QUEUE_NAMES, stage_of_actor
 from promidata_sync.redaction import redact
 from promidata_sync.services import pauses, queue_records
+from promidata_sync.services.supplier_codes import did_you_mean, supplier_by_code
 
 
 class UnknownQueue(ValueError):
@@ -34,6 +35,15 @@ def _queue(name: str) -> str:
     return name
 
 
+def _supplier_code(code: str) -> str:
+    """The stored code of the supplier ``code`` names (in any case), or ``ValueError``: a
+    pause of a supplier nobody has would pause nothing and say it did."""
+    found = supplier_by_code(code)
+    if found is None:
+        raise ValueError(f"unknown supplier {code[:40]!r}{did_you_mean(code[:40])}")
+    return found.code
+
+
 def _name(user) -> str:
     return (user.get_username() if user is not None else "") or "an operator"
 
@@ -46,6 +56,8 @@ def pause(*, user, scope: str, name: str = "") -> bool:
     ("supplier"); True if it was running. Recorded either way."""
     if scope == Pause.Scope.QUEUE:
         _queue(name)
+    if scope == Pause.Scope.SUPPLIER:
+        name = _supplier_code(name)
     changed = pauses.pause_set(scope=scope, name=name, by=_name(user))
     queue_records.action_record(
         user=user,

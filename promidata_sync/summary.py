@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from promidata_sync.models import SyncItem, SyncRun
 from promidata_sync.redaction import mask_url, redact
+from promidata_sync.services.runs import SUMMARY_FIELDS
 
 COLUMNS = [
     ("supplier", None),
@@ -154,7 +155,7 @@ def run_document(run: SyncRun) -> dict:
         "state": run.state,
         "state_label": state_label(run),
         "finished": run.finished_at is not None,
-        "counters": {field: getattr(run, field) for field in COUNTER_FIELDS},
+        "counters": {field: getattr(run, field) for field in SUMMARY_FIELDS},
         "duration_seconds": round(duration, 3) if duration is not None else None,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -162,25 +163,3 @@ def run_document(run: SyncRun) -> dict:
         "failures": failures,
         "failures_total": failed.count() if len(failures) == FAILURES_IN_JSON else len(failures),
     }
-
-
-COUNTER_FIELDS = (
-    "entries",
-    "families_total",
-    "families_done",
-    "families_failed",
-    "families_new",
-    "families_updated",
-    "families_unchanged",
-    "families_deactivated",
-    "families_reactivated",
-    "variants_written",
-    "variants_deactivated",
-    "price_tiers_written",
-    "images_total",
-    "images_done",
-    "images_failed",
-    "images_downloaded",
-    "images_reused",
-    "warnings",
-)

@@ -97,15 +97,14 @@ def _row(name: str, counts: list[int], *, queue: str) -> dict:
     return {"name": name, "counts": counts, "cells": cells}
 
 
-def recent_failed_jobs() -> list[Job]:
-    """The latest failed jobs, newest first. Filtered on the registry's queues so that the
-    (queue, state) index finds them, however large the table."""
-    return list(
-        Job.objects.filter(queue_name__in=QUEUE_NAMES, state=Job.State.FAILED)
-        .select_related("run__supplier")
-        .defer(*HEAVY_COLUMNS)
-        .order_by("-id")[:FAILED_JOBS_SHOWN]
-    )
+def recent_failed_jobs(limit: int = FAILED_JOBS_SHOWN, *, of_runs: bool = False) -> list[Job]:
+    """The latest failed jobs, newest first (``of_runs``: only those of a run). Filtered on
+    the registry's queues so that the (queue, state) index finds them, however large the
+    table."""
+    jobs = Job.objects.filter(queue_name__in=QUEUE_NAMES, state=Job.State.FAILED)
+    if of_runs:
+        jobs = jobs.filter(run__isnull=False)
+    return list(jobs.select_related("run__supplier").defer(*HEAVY_COLUMNS).order_by("-id")[:limit])
 
 
 @never_cache

@@ -116,14 +116,6 @@ def progress_bar(run: SyncRun, kind: str, *, waiting: bool = False) -> str:
     )
 
 
-def duration_cell(run: SyncRun) -> str:
-    return format_html(
-        '<span data-run-id="{}" data-run-field="duration">{}</span>',
-        run.pk,
-        duration_text(run.duration_seconds),
-    )
-
-
 def timing_text(run: SyncRun, timing: RunTiming, *, waiting: bool = False) -> str:
     """ "waiting for a worker", or the rate and ETA of an active run (``timing_summary``)."""
     return WAITING_TEXT if waiting else timing_summary(run, timing)

@@ -243,7 +243,9 @@ class JobAdmin(admin.ModelAdmin):
     def short_error(self, job):
         if not job.error:
             return ""
-        text = job.error if len(job.error) <= ERROR_SHOWN_CHARS else job.error[:159] + "…"
+        text = redact(job.error)  # a secret added since the error was stored is masked too
+        if len(text) > ERROR_SHOWN_CHARS:
+            text = text[: ERROR_SHOWN_CHARS - 1] + "…"
         return format_html('<span class="pd-wrap pd-error">{}</span>', text)
 
     @admin.display(description="Last change", ordering="updated_at")

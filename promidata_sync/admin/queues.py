@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from promidata_sync import queue_control
-from promidata_sync.admin.dashboard import broker_status
+from promidata_sync.admin.dashboard import broker_status, recent_failed_jobs
 from promidata_sync.admin.permissions import can_operate, require_operate
 from promidata_sync.models import Job, Pause, QueueAction, SyncRun
 from promidata_sync.operations import get_queue_stats
@@ -164,9 +164,7 @@ def _context(request) -> dict:
         "any_dead_letters": any(q["dead_letters"] for q in queues),
         "everything_paused": paused.get((Pause.Scope.ALL, "")),
         "supplier_pauses": [p for p in paused.values() if p.scope == Pause.Scope.SUPPLIER],
-        "failed_jobs": Job.objects.filter(state=Job.State.FAILED, run__isnull=False).order_by(
-            "-finished_at", "-id"
-        )[:FAILED_JOBS_SHOWN],
+        "failed_jobs": recent_failed_jobs(FAILED_JOBS_SHOWN, of_runs=True),
         "actions": QueueAction.objects.all()[:ACTIONS_SHOWN],
         "can_operate": can_operate(request.user),
     }

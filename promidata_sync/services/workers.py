@@ -21,11 +21,15 @@ LIVE_SECONDS = 60
 # WorkerHeartbeat.worker_id holds 64 characters: the host part is cut to leave room for
 # ":<pid>:<8 hex>".
 WORKER_ID_HOST_CHARS = 40
+# A host name as workers give it (Job.worker holds "<host>:<pid>" in 128 characters).
+WORKER_HOST_CHARS = 100
 
 
 def worker_host() -> str:
     """The name of the machine this process works on (``PROMIDATA_WORKER_HOSTNAME``)."""
-    return settings.PROMIDATA_WORKER_HOSTNAME
+    # Bounded here, once, so that the heartbeat's hostname and the job records' label agree
+    # (the reconciler rebuilds one from the other) and both fit their columns.
+    return settings.PROMIDATA_WORKER_HOSTNAME[:WORKER_HOST_CHARS]
 
 
 def worker_label() -> str:
@@ -60,12 +64,6 @@ def heartbeat_write(worker_id: str, *, queues: list[str], threads: int) -> None:
         unique_fields=["worker_id"],
         update_fields=["queues", "threads", "last_seen_at", "settings_fingerprint"],
     )
-
-
-def this_worker() -> str:
-    """This process as job records name their worker: ``host:pid`` (its heartbeat's
-    hostname and pid)."""
-    return worker_label()
 
 
 def live_worker_names(*, within_seconds: float) -> set[str]:

@@ -2,7 +2,7 @@
 
 from django import template
 
-from promidata_sync.redaction import mask_url
+from promidata_sync.redaction import mask_url, redact
 
 register = template.Library()
 
@@ -13,3 +13,9 @@ def masked_url(value: str) -> str:
     secret, so pages never show it whole); anything that is not a URL is returned as is."""
     value = str(value or "")
     return mask_url(value) if "://" in value else value
+
+
+@register.filter
+def redacted(value: str) -> str:
+    """A stored text (a job's error) with any secret added since it was stored masked."""
+    return redact(str(value or ""))

@@ -5,7 +5,6 @@ feed (one family's JSON broken), queue mode with the in-process worker."""
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,18 +16,11 @@ from promidata_sync.models import Job, SyncRun
 from promidata_sync.operations import start_sync
 from tests.browser.conftest import make_staff
 from tests.feedpaths import base_path, family_path
+from tests.queue.conftest import wait_for_runs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BROKEN_FAMILY = "A100-F00003"
-
-
-def wait_until_finished(run_id: int, timeout: float = 60) -> SyncRun:
-    deadline = time.monotonic() + timeout
-    while not SyncRun.objects.filter(pk=run_id, finished_at__isnull=False).exists():
-        assert time.monotonic() < deadline, "the sync did not end"
-        time.sleep(0.2)
-    return SyncRun.objects.get(pk=run_id)
 
 
 def test_a_failed_job_is_found_from_the_dashboard_with_its_traceback(
@@ -46,7 +38,7 @@ def test_a_failed_job_is_found_from_the_dashboard_with_its_traceback(
     feed_server.replace(family_path(feed_server, BROKEN_FAMILY), b'{"ChildProducts": [{"Sku": ')
     Supplier.objects.create(code="A100", name="Synthetic supplier")
     (run_id,) = start_sync("A100", use_queue=True, trigger="admin")["runs"]
-    run = wait_until_finished(run_id)
+    (run,) = wait_for_runs([run_id])
     assert (run.state, run.families_failed) == (SyncRun.State.PARTIAL, 1)
     failed_job = Job.objects.get(state=Job.State.FAILED)
     page = login(make_staff(django_user_model, "viewer", operate=False), width=1440, height=900)

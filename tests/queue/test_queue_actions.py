@@ -152,6 +152,10 @@ def test_a_paused_supplier_is_left_out(redis_broker, operator):
         operations.start_sync(a.code, use_queue=True)
     result = operations.start_sync(b.code, use_queue=True)
     assert [j["supplier"] for j in result["jobs"]] == [b.code]
+    # A code no supplier has would pause nothing: refused, with the near code.
+    with pytest.raises(ValueError, match=rf"unknown supplier 'A10O' \(did you mean .*{a.code}"):
+        queue_control.pause(user=operator, scope=Pause.Scope.SUPPLIER, name="A10O")
+    assert list(Pause.objects.values_list("name", flat=True)) == [a.code]
 
 
 @both_brokers

@@ -22,7 +22,7 @@ from promidata_sync.queue import rabbitmq
 from promidata_sync.queue.leases import KEY_PREFIX, DatabaseStore, Lease, broker_lease
 from promidata_sync.queue.reconcile import REQUEUED, reconcile
 from promidata_sync.services import runs
-from promidata_sync.services.workers import this_worker
+from promidata_sync.services.workers import worker_label
 from tests.admin.brokers import closed_amqp_url
 from tests.queue.conftest import ROOT
 
@@ -155,7 +155,7 @@ def test_a_job_record_names_the_worker_that_runs_it_and_the_broker_ref(queue_bro
     job_started(message)
 
     job = Job.objects.get(job_id=message.message_id)
-    assert (job.broker_ref, job.worker) == (message.message_id, this_worker())
+    assert (job.broker_ref, job.worker) == (message.message_id, worker_label())
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -193,6 +193,8 @@ def test_a_machine_storing_media_on_its_disk_warns_when_another_machine_works(
             if line.startswith("worker groups:"):
                 break
             before_start.append(line)
+        else:  # it ended before starting its groups: what it said is no answer
+            pytest.fail(f"promidata_workers did not start: {''.join(before_start)}")
     finally:
         supervisor.send_signal(signal.SIGTERM)
         supervisor.wait(timeout=60)

@@ -407,7 +407,7 @@ def floor_columns() -> dict[str, tuple[str, ...]]:
             "category_id brand short_descriptions meta web_shop_information "
             "secondary_categories default_products release_date videos documents "
             "sample_prices certificates forbidden_regions extra is_active last_seen_at "
-            "absent_count absent_index created_at updated_at",
+            "absent_count absent_index stock_total stock_read_at created_at updated_at",
         ),
         "variants": _columns(
             "catalog.Variant",
@@ -476,7 +476,7 @@ class FloorRows:
             j(record.secondary_categories), j(record.default_products), record.release_date,
             j(list(record.videos)), j(list(record.documents)), j(record.sample_prices),
             j(record.certificates), j(record.forbidden_regions), j(record.extra), True, now,
-            0, "", now, now,
+            0, "", None, None, now, now,
         )  # fmt: skip
         for position, v in enumerate(record.variants):
             self.variant(product_id, position, v)
